@@ -179,7 +179,7 @@ unit: $(UNIT_BINS)
 
 integration: all asan guests tools assets
 	scripts/kvm-run --cpus 2 --mem 4G --timeout 4500 -- \
-	  /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/integration $(PYTEST_ARGS)
+	  /usr/bin/python3 -m pytest -v --durations=20 -p no:cacheprovider tests/integration $(PYTEST_ARGS)
 
 check: deps
 	$(MAKE) --no-print-directory all

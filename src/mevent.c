@@ -37,6 +37,7 @@ struct mevent_loop {
 	pthread_mutex_t lock; /* guards the dead list */
 	struct mevent *dead;
 	bool running_dispatch;
+	uint64_t wakeups; /* epoll_wait returns with events, loop thread only */
 };
 
 static uint32_t mevent_events(const struct mevent *ev)
@@ -168,7 +169,12 @@ struct mevent *mevent_add_timer(struct mevent_loop *l, uint64_t first_ns, uint64
 
 static int mevent_ctl(struct mevent *ev, bool enable)
 {
-	struct epoll_event e = { .events = enable ? mevent_events(ev) : 0, .data.ptr = ev };
+	/* epoll reports EPOLLERR and EPOLLHUP whatever the mask says: a
+	 * disabled fd in error (a deleted tap) would wake the loop at once,
+	 * forever.  Disabled means one-shot with no events: at most one such
+	 * report, which the loop ignores, and then nothing until enabled. */
+	struct epoll_event e = { .events = enable ? mevent_events(ev) : EPOLLONESHOT,
+				 .data.ptr = ev };
 
 	if (__atomic_load_n(&ev->deleted, __ATOMIC_ACQUIRE))
 		return -EINVAL;
@@ -225,6 +231,7 @@ int mevent_loop_run(struct mevent_loop *l)
 				continue;
 			return -errno;
 		}
+		l->wakeups++;
 		for (i = 0; i < n; i++) {
 			struct mevent *ev = evs[i].data.ptr;
 
@@ -250,4 +257,9 @@ int mevent_loop_run(struct mevent_loop *l)
 		mevent_reap(l);
 	}
 	return 0;
+}
+
+uint64_t mevent_loop_wakeups(const struct mevent_loop *l)
+{
+	return l->wakeups;
 }

@@ -30,5 +30,8 @@ void mevent_del(struct mevent *ev);
 /* Run until mevent_loop_stop() (any thread). Returns 0, or -errno. */
 int mevent_loop_run(struct mevent_loop *l);
 void mevent_loop_stop(struct mevent_loop *l);
+/* How many times the loop woke up with events (for tests: a disabled event
+ * must not keep waking it). Read after mevent_loop_run returned. */
+uint64_t mevent_loop_wakeups(const struct mevent_loop *l);
 
 #endif

@@ -37,6 +37,7 @@
 #include "mmio.h"
 #include "pci/pci.h"
 #include "sandbox.h"
+#include "thread.h"
 #include "vmm_stats.h"
 
 #define HUGE_2M (2ull << 20)
@@ -786,6 +787,10 @@ static int vm_build_acpi(struct vm *vm)
 		cfg.pci64_size = win.mem64_limit - win.mem64_base;
 	}
 	pci_prt(vm->pci, cfg.prt_gsi);
+	for (i = PCI_NBUS - 1; i > 0; i--)
+		if (pci_bus_present(vm->pci, i))
+			break;
+	cfg.last_bus = (uint8_t)i;
 	rc = acpi_build(&vm->gmem, LAYOUT_ACPI_BASE, LAYOUT_ACPI_SIZE, &cfg, &rsdp);
 	if (rc < 0)
 		log_warnx("cannot build the ACPI tables: %s", strerror(-rc));
@@ -859,7 +864,7 @@ int vm_run(struct vm *vm)
 	for (i = 0; i < vm->opt.ncpus; i++) {
 		struct vcpu *c = &vm->vcpus[i];
 
-		rc = pthread_create(&c->thread, NULL, vcpu_thread, c);
+		rc = thread_create(&c->thread, vcpu_thread, c);
 		if (rc != 0) {
 			log_warnx("cannot start vcpu %u: %s", i, strerror(rc));
 			vm_request_exit(vm, VM_EXIT_ERROR);

@@ -27,6 +27,7 @@
 #include "log.h"
 #include "parse.h"
 #include "sandbox.h"
+#include "thread.h"
 
 #define BLOCKIF_MAX_THREADS 8
 #define ZERO_CHUNK	    (64u * 1024)
@@ -477,7 +478,7 @@ static int uring_start(struct blockif *b)
 		return rc;
 	}
 	b->uring = true;
-	rc = pthread_create(&b->cq_thread, NULL, uring_thread, b);
+	rc = thread_create(&b->cq_thread, uring_thread, b);
 	if (rc)
 		return -rc;
 	b->cq_started = true;
@@ -579,7 +580,7 @@ static int start_threads(struct blockif *b, int n)
 	int i, rc;
 
 	for (i = 0; i < n; i++) {
-		rc = pthread_create(&b->threads[i], NULL, io_thread, b);
+		rc = thread_create(&b->threads[i], io_thread, b);
 		if (rc)
 			return -rc;
 		b->nthreads++;

@@ -39,6 +39,7 @@
 #include "log.h"
 #include "parse.h"
 #include "sandbox.h"
+#include "thread.h"
 #include "vm.h"
 
 #define GDB_SIGINT 2
@@ -1239,7 +1240,7 @@ int gdb_start(struct vm *vm, struct gdb **out)
 		log_warnx("-G %s:%llu: %s", addr, port, strerror(-rc));
 		goto fail;
 	}
-	rc = pthread_create(&g->thread, NULL, gdb_thread, g);
+	rc = thread_create(&g->thread, gdb_thread, g);
 	if (rc != 0) {
 		rc = -rc;
 		log_warnx("gdb: cannot start the stub thread: %s", strerror(-rc));

@@ -87,7 +87,6 @@
 #define HPET_DEFAULT_ID 0x8086A201u /* 3 64-bit timers, legacy routing */
 #define HPET_MIN_TICK	128
 #define HPET_MMIO_LEN	0x400
-#define ECAM_BUS_END	255
 
 /* MADT, §5.2.12. */
 #define MADT_PCAT_COMPAT 1
@@ -313,7 +312,7 @@ static void dsdt_pci0(struct aml *a, const struct acpi_config *cfg)
 
 	aml_name(a, "_CRS");
 	aml_rt_begin(a);
-	aml_rt_word_bus(a, 0, ECAM_BUS_END);
+	aml_rt_word_bus(a, 0, cfg->last_bus);
 	aml_rt_io(a, 0xCF8, 0xCF8, 1, 8); /* consumed: configuration mechanism #1 */
 	aml_rt_word_io(a, 0x0000, 0x0CF7);
 	aml_rt_word_io(a, 0x0D00, 0xFFFF);
@@ -521,7 +520,7 @@ static void put_madt(uint8_t *p, size_t len, const struct acpi_config *cfg)
 	}
 }
 
-static void put_mcfg(uint8_t *p)
+static void put_mcfg(uint8_t *p, const struct acpi_config *cfg)
 {
 	uint8_t *e = p + HDR_SIZE + 8;
 
@@ -530,7 +529,7 @@ static void put_mcfg(uint8_t *p)
 	w64(e, LAYOUT_ECAM_BASE);
 	w16(e + 8, 0);
 	e[10] = 0;
-	e[11] = ECAM_BUS_END;
+	e[11] = cfg->last_bus;
 }
 
 static void put_hpet(uint8_t *p, const struct acpi_config *cfg)
@@ -643,7 +642,7 @@ static void fill_tables(uint8_t *p, uint64_t base, const struct acpi_config *cfg
 	put_facs(p + lay->facs);
 	put_fadt(p + lay->fadt, cfg, base + lay->facs, base + lay->dsdt);
 	put_madt(p + lay->madt, lay->madt_len, cfg);
-	put_mcfg(p + lay->mcfg);
+	put_mcfg(p + lay->mcfg, cfg);
 	if (cfg->hpet)
 		put_hpet(p + lay->hpet, cfg);
 

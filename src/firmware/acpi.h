@@ -41,10 +41,15 @@ struct acpi_config {
 	/* _PRT: INTx# of each bus-0 slot -> I/O APIC input, ACPI_PRT_NONE if
 	 * none; no _PRT at all when no entry is routed. */
 	uint8_t prt_gsi[ACPI_PCI_SLOTS][ACPI_PCI_PINS];
+	/* The highest PCI bus number in use: the MCFG's end bus and the end
+	 * of PCI0's bus range.  Linux probes every bus up to the MCFG's end
+	 * for peer host bridges, 32 configuration reads each. */
+	uint8_t last_bus;
 };
 
 /* Defaults: 1 vCPU, no HPET, 24-bit PM timer, no VGA, the 32-bit window of
- * layout.h, no 64-bit window, no LPC, no COM port, no _PRT entry. */
+ * layout.h, no 64-bit window, no LPC, no COM port, no _PRT entry,
+ * bus 0 the last bus. */
 void acpi_config_init(struct acpi_config *cfg);
 
 /* Write the tables into [base, base + len), which must lie below 4 GiB

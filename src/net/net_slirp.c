@@ -53,6 +53,7 @@ int net_slirp_open(const struct config *cfg, const char *node, struct netbe **ou
 #include <unistd.h>
 
 #include "sandbox.h"
+#include "thread.h"
 
 #define RXQ_MAX_FRAMES 1024
 #define RXQ_MAX_BYTES  (4u << 20)
@@ -673,7 +674,7 @@ int net_slirp_open(const struct config *cfg, const char *node, struct netbe **ou
 	}
 	if (hostfwd && (rc = add_hostfwd(s, hostfwd, sc.vdhcp_start, err, errlen)) < 0)
 		goto fail;
-	rc = -pthread_create(&s->thread, NULL, slirp_thread, s);
+	rc = -thread_create(&s->thread, slirp_thread, s);
 	if (rc < 0) {
 		snprintf(err, errlen, "backend=slirp: thread: %s", strerror(-rc));
 		goto fail;

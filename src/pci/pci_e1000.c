@@ -319,6 +319,7 @@ struct e1000 {
 	uint32_t rx_len; /* bytes in rxbuf; 0: none waits */
 	bool rx_stalled; /* a frame waits for descriptors */
 	bool rx_dead;	 /* the back end failed */
+	int rx_err;	 /* its errno then */
 	bool rx_warned, tx_warned;
 
 	uint32_t tx_gen; /* bumped when the transmit ring or the device resets */
@@ -999,8 +1000,10 @@ static int rx_fetch(struct e1000 *sc)
 
 	if (n == -EAGAIN)
 		return 0;
-	if (n < 0)
+	if (n < 0) {
+		sc->rx_err = (int)-n;
 		return -EIO;
+	}
 	/* Longer than cap: cut, and rx_accept() drops it. */
 	sc->rx_len = (uint32_t)((size_t)n > cap ? cap : (size_t)n);
 	if (!rx_accept(sc))
@@ -1049,7 +1052,8 @@ static void rx_process(struct e1000 *sc)
 		sc->rx_stalled = false;
 	}
 	if (rc == -EIO) {
-		log_warnx("e1000: the network back end failed; receiving stops");
+		log_warnx("e1000: the network back end failed (%s); receiving stops",
+			  strerror(sc->rx_err));
 		sc->rx_dead = true;
 		watch = false;
 	} else if (rc == RX_NO_ROOM) {

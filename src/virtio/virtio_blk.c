@@ -52,7 +52,8 @@ struct vblk {
 	pthread_mutex_t lock; /* free list, inflight */
 	pthread_cond_t idle;
 	int inflight;
-	struct vblk_req *free;
+	struct vblk_req *free;	 /* slots used before and now free */
+	int unused;		 /* reqs[unused..] never handed out yet */
 	struct vblk_req reqs[VQ_MAX_SIZE];
 	struct vq_chain chain; /* used only by vblk_process (serialised) */
 	/* PCI glue */
@@ -306,8 +307,15 @@ static struct vblk_req *req_get(struct vblk *sc)
 	r = sc->free;
 	if (r) {
 		sc->free = r->next_free;
-		sc->inflight++;
+	} else if (sc->unused < VQ_MAX_SIZE) {
+		/* Slots are first touched when first needed: a guest that
+		 * keeps few requests in flight never dirties the rest
+		 * (each holds a 4 KiB iovec array). */
+		r = &sc->reqs[sc->unused++];
+		r->sc = sc;
 	}
+	if (r)
+		sc->inflight++;
 	pthread_mutex_unlock(&sc->lock);
 	return r;
 }
@@ -388,7 +396,6 @@ int vblk_new(struct blockif *bif, const char *serial, void (*irq)(void *arg, int
 	     struct vblk **out)
 {
 	struct vblk *sc = calloc(1, sizeof(*sc));
-	int i;
 
 	if (!sc)
 		return -ENOMEM;
@@ -397,11 +404,6 @@ int vblk_new(struct blockif *bif, const char *serial, void (*irq)(void *arg, int
 	sc->irq_arg = arg;
 	pthread_mutex_init(&sc->lock, NULL);
 	pthread_cond_init(&sc->idle, NULL);
-	for (i = VQ_MAX_SIZE - 1; i >= 0; i--) {
-		sc->reqs[i].sc = sc;
-		sc->reqs[i].next_free = sc->free;
-		sc->free = &sc->reqs[i];
-	}
 	sc->capacity = blockif_size(bif) / SECTOR;
 	sc->features = (1ull << VIRTIO_BLK_F_SIZE_MAX) | (1ull << VIRTIO_BLK_F_SEG_MAX) |
 		       (1ull << VIRTIO_BLK_F_BLK_SIZE) | (1ull << VIRTIO_BLK_F_FLUSH) |

@@ -76,6 +76,7 @@ struct vnet {
 	uint64_t guest_off; /* GUEST_* offloads in force */
 	bool rx_stopped;    /* reset: wait for the driver's receive kick */
 	bool rx_dead;	    /* the back end failed: stop reading */
+	int rx_err;	    /* its errno then */
 	uint8_t *rxbuf;	    /* one frame, back-end header included */
 	uint32_t rx_len;    /* bytes in rxbuf; 0: none waits */
 	/* A chain taken but not used (too small for the last frame). */
@@ -313,6 +314,7 @@ static int rx_fetch(struct vnet *sc)
 		return 0;
 	if (n < 0) {
 		sc->st.rx_errors++;
+		sc->rx_err = (int)-n;
 		return -EIO;
 	}
 	/* Longer than cap: cut, and rx_accept() drops it as too big. */
@@ -498,7 +500,8 @@ static void rx_process(struct vnet *sc)
 		 * back end would otherwise stay readable and spin the loop. */
 		poll = false;
 		if (be_failed) {
-			log_warnx("virtio-net: the network back end failed; receiving stops");
+			log_warnx("virtio-net: the network back end failed (%s); receiving stops",
+				  strerror(sc->rx_err));
 			sc->rx_dead = true;
 		} else {
 			set_broken(sc);

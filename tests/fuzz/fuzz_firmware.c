@@ -195,6 +195,7 @@ static void fuzz_acpi(struct fz *f, uint64_t base, uint64_t len)
 	cfg.lpc = flags & 0x20;
 	cfg.lpc_slot = fz_u8(f) % 34;
 	cfg.lpc_func = fz_u8(f) % 9;
+	cfg.last_bus = fz_u8(f);
 	for (s = 0; s < ACPI_NCOM; s++)
 		cfg.com[s] = fz_u8(f) & 1;
 	if (flags & 0x40) {

@@ -412,3 +412,43 @@ def test_startup_errors(guests, bridge):
     assert rc == 4 and "mtu=67: not a number in 68..65535" in err, err
     rc, err = start_fails(["-s", "2,virtio-net,slirp,mac=01:00:00:00:00:01"])
     assert rc == 4 and "mac=01:00:00:00:00:01" in err, err
+
+
+# ---- a tap deleted under a running guest (issue 9: faults) ----
+
+def cpu_seconds(pid):
+    """utime + stime of every thread of pid, in seconds."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def test_tap_deleted_under_running_guest(guests, b_tap, b_slirp):
+    """Last: tapbhv1 goes away while B runs.  The runner says once that the
+    back end failed and keeps running without spinning on the dead fd (it
+    uses less than half a CPU while B idles); B's frames to the dead tap are
+    dropped (its ping gets no answer), its other NIC (slirp) still carries
+    traffic, and its console still answers."""
+    b = guests["b"]
+    sh("ip", "link", "del", TAP_B)
+    b.p.expect(r"virtio-net: the network back end failed \(([^)]*)\); receiving stops",
+               timeout=60)
+    seen = b.sh("sleep 2; echo console-alive", timeout=60)
+    seen += b.sh("ping -c 2 -W 2 %s 2>&1; true" % HOST_IP, timeout=60)
+    assert not ping_ok(seen)
+    data = os.urandom(MIB)
+    srv = OneShot("127.0.0.1", send=data, http=True)
+    out = b.sh("wget -q -O - http://10.0.2.2:%d/x | sha256sum" % srv.port, timeout=XFER_TIMEOUT)
+    srv.join(XFER_TIMEOUT)
+    seen += out
+    assert hashlib.sha256(data).hexdigest() in out, out
+    pid = b.p.pid
+    t0, c0 = time.monotonic(), cpu_seconds(pid)
+    seen += b.sh("sleep 4; echo idle-done", timeout=60)
+    used = (cpu_seconds(pid) - c0) / (time.monotonic() - t0)
+    assert "console-alive" in seen and "idle-done" in seen
+    assert b.p.isalive()
+    assert used < 0.5, "the runner used %.2f CPUs with a dead tap" % used
+    assert "back end failed" not in seen, seen  # said once
+    b.p.sendline("poweroff -f")
+    assert b.wait_exit(timeout=120) == 1

@@ -285,7 +285,7 @@ static void check_tables(const struct fixture *f, uint64_t base, uint64_t len,
 	assert_int_equal(rd64(p + 44), 0xE0000000);
 	assert_int_equal(rd16(p + 52), 0);
 	assert_int_equal(p[54], 0);
-	assert_int_equal(p[55], 255);
+	assert_int_equal(p[55], cfg->last_bus);
 	if (cfg->hpet) {
 		p = f->ram + t->hpet;
 		assert_int_equal(rd32(p + 4), 56);
@@ -523,6 +523,7 @@ static void test_four_cpus_lpc_hpet(void **state)
 	c.com[0] = c.com[1] = true;
 	c.pci64_base = 0x180000000ULL;
 	c.pci64_size = 0x80000000ULL;
+	c.last_bus = 3;
 	route_all(&c);
 	build_and_check(*state, &c, true);
 }
@@ -628,6 +629,7 @@ static void random_config(struct acpi_config *c)
 	c->lpc = rnd() & 1;
 	c->lpc_slot = (uint8_t)(rnd() % 32);
 	c->lpc_func = (uint8_t)(rnd() % 8);
+	c->last_bus = rnd() & 1 ? 0 : (uint8_t)rnd();
 	for (int i = 0; i < 4; i++)
 		c->com[i] = rnd() & 1;
 	if (rnd() & 1) {
