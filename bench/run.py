@@ -264,7 +264,7 @@ def outside(args):
     raw_path = work / "raw.json" if args.smoke else OUT / "raw.json"
     if raw_path.exists():
         raw_path.unlink()
-    cmd = [str(ROOT / "scripts" / "kvm-run"), "--cpus", "2", "--mem", "4G",
+    cmd = [str(ROOT / "scripts" / "kvm-run"), "--cpus", str(args.bed_cpus), "--mem", "4G",
            "--timeout", str(args.timeout), "--", "/usr/bin/python3", str(HERE / "run.py"),
            "--inside", "--paths", str(pfile), "--raw", str(raw_path), "--bhyve", args.bhyve,
            "--runs", str(args.runs), "--exit-reads", str(args.exit_reads),
@@ -350,6 +350,9 @@ def main():
                     help="seconds per iperf3 direction (default 10 on real KVM, 3 in the "
                          "test bed, 0 (none) for the smoke)")
     ap.add_argument("--disk-mib", type=int, default=256, help="size of the disk image")
+    ap.add_argument("--bed-cpus", type=int, default=None,
+                    help="vCPUs of the test bed (default 2; 1 for --smoke, as make check's "
+                         "integration tests: a 1-vCPU bed has not crashed on a busy host)")
     ap.add_argument("--timeout", type=int, default=None,
                     help="for the whole measurement (default 3600 s, 900 for the smoke)")
     ap.add_argument("--bhyve", default=str(ROOT / "build" / "bhyve"))
@@ -363,6 +366,8 @@ def main():
     real_kvm = on_real_kvm(args)
     if args.timeout is None:
         args.timeout = 900 if args.smoke else 3600
+    if args.bed_cpus is None:
+        args.bed_cpus = 1 if args.smoke else 2
     if args.exit_reads is None:
         args.exit_reads = 2000 if args.smoke else (1000000 if real_kvm else 20000)
     # Shorter in the test bed, where a round of every figure takes minutes.

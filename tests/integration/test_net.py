@@ -298,23 +298,31 @@ def test_tap_ping_both_ways(a_up):
     assert r.returncode == 0 and ping_ok(r.stdout), r.stdout + r.stderr
 
 
-def test_tap_64mib_guest_to_host(a_up):
-    out = a_up.sh("head -c %d /dev/urandom > /big && sha256sum /big" % BIG, timeout=XFER_TIMEOUT)
-    want = out.split()[0]
-    srv = OneShot(HOST_IP, expect=BIG)
-    a_up.sh("nc %s %d < /big; rm -f /big" % (HOST_IP, srv.port), timeout=XFER_TIMEOUT)
-    srv.join(XFER_TIMEOUT)
-    assert srv.result == (BIG, want)
-
-
-def test_tap_64mib_host_to_guest(a_up):
+@pytest.fixture(scope="module")
+def big_in_guest(a_up):
+    """64 MiB of host-made random data fetched by A over the tap (host ->
+    guest), kept in A as /big: (its SHA-256 as the host made it, A's)."""
     data = os.urandom(BIG)
     srv = OneShot(HOST_IP, send=data, http=True)
-    out = a_up.sh("wget -q -O - http://%s:%d/big | sha256sum" % (HOST_IP, srv.port),
+    out = a_up.sh("wget -q -O /big http://%s:%d/big && sha256sum /big" % (HOST_IP, srv.port),
                   timeout=XFER_TIMEOUT)
     srv.join(XFER_TIMEOUT)
     assert srv.result == "sent"
-    assert out.split()[0] == hashlib.sha256(data).hexdigest()
+    return hashlib.sha256(data).hexdigest(), out.split()[0]
+
+
+def test_tap_64mib_host_to_guest(big_in_guest):
+    want, got = big_in_guest
+    assert got == want
+
+
+def test_tap_64mib_guest_to_host(a_up, big_in_guest):
+    """A sends /big back to a host server: the host's SHA-256 of what
+    arrived is the one A computed."""
+    srv = OneShot(HOST_IP, expect=BIG)
+    a_up.sh("nc %s %d < /big; rm -f /big" % (HOST_IP, srv.port), timeout=XFER_TIMEOUT)
+    srv.join(XFER_TIMEOUT)
+    assert srv.result == (BIG, big_in_guest[1])
 
 
 # ---- two guests on one bridge ----
@@ -451,4 +459,5 @@ def test_tap_deleted_under_running_guest(guests, b_tap, b_slirp):
     assert used < 0.5, "the runner used %.2f CPUs with a dead tap" % used
     assert "back end failed" not in seen, seen  # said once
     b.p.sendline("poweroff -f")
-    assert b.wait_exit(timeout=120) == 1
+    status = b.wait_exit(timeout=120)
+    assert status == 1, (status, (b.p.before or "")[-2000:])

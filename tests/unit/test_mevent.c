@@ -39,88 +39,91 @@ static void on_tick(int fd, void *arg)
 		mevent_loop_stop(c->loop);
 }
 
+/* A loop with a pipe's read end registered (callback on_read). */
+static struct mevent *setup(struct counts *c, int p[2])
+{
+	struct mevent *ev;
+
+	c->stop_after = 1;
+	c->loop = mevent_loop_new();
+	assert_non_null(c->loop);
+	assert_int_equal(pipe(p), 0);
+	ev = mevent_add_read(c->loop, p[0], on_read, c);
+	assert_non_null(ev);
+	return ev;
+}
+
+/* Run the loop until a one-shot timer fires after ms milliseconds. */
+static void run_for(struct counts *c, uint64_t ms)
+{
+	assert_non_null(mevent_add_timer(c->loop, ms * MS, 0, on_tick, c));
+	assert_int_equal(mevent_loop_run(c->loop), 0);
+}
+
+static void teardown(struct counts *c, int p[2])
+{
+	mevent_loop_free(c->loop);
+	close(p[0]);
+	if (p[1] >= 0)
+		close(p[1]);
+}
+
 static void test_read_and_timer(void **state)
 {
-	struct counts c = { .stop_after = 1 };
+	struct counts c = { 0 };
 	int p[2];
 
-	c.loop = mevent_loop_new();
-	assert_non_null(c.loop);
-	assert_int_equal(pipe(p), 0);
-	assert_non_null(mevent_add_read(c.loop, p[0], on_read, &c));
+	setup(&c, p);
 	assert_int_equal(write(p[1], "x", 1), 1);
-	assert_non_null(mevent_add_timer(c.loop, 20 * MS, 0, on_tick, &c));
-	assert_int_equal(mevent_loop_run(c.loop), 0);
+	run_for(&c, 20);
 	assert_int_equal(c.reads, 1);
 	assert_int_equal(c.ticks, 1);
-	mevent_loop_free(c.loop);
-	close(p[0]);
-	close(p[1]);
+	teardown(&c, p);
 }
 
 static void test_disabled_event_gets_no_callback(void **state)
 {
-	struct counts c = { .stop_after = 1 };
+	struct counts c = { 0 };
+	int p[2];
+
+	assert_int_equal(mevent_disable(setup(&c, p)), 0);
+	assert_int_equal(write(p[1], "x", 1), 1);
+	run_for(&c, 20);
+	assert_int_equal(c.reads, 0);
+	teardown(&c, p);
+}
+
+static void test_enabled_again_sees_waiting_data(void **state)
+{
+	struct counts c = { 0 };
 	struct mevent *ev;
 	int p[2];
 
-	c.loop = mevent_loop_new();
-	assert_int_equal(pipe(p), 0);
-	ev = mevent_add_read(c.loop, p[0], on_read, &c);
-	assert_non_null(ev);
+	ev = setup(&c, p);
 	assert_int_equal(mevent_disable(ev), 0);
 	assert_int_equal(write(p[1], "x", 1), 1);
-	assert_non_null(mevent_add_timer(c.loop, 20 * MS, 0, on_tick, &c));
-	assert_int_equal(mevent_loop_run(c.loop), 0);
-	assert_int_equal(c.reads, 0);
-	mevent_loop_free(c.loop);
-	close(p[0]);
-	close(p[1]);
+	assert_int_equal(mevent_enable(ev), 0);
+	run_for(&c, 20);
+	assert_int_equal(c.reads, 1);
+	teardown(&c, p);
 }
 
 /* The read end of a pipe whose write end is closed reports EPOLLHUP, which
  * epoll delivers whatever the event mask: disabled, it must not make the
  * loop spin.  Over 100 ms the loop wakes for the timer and at most once for
  * the hang-up; a spinning loop wakes thousands of times. */
-static void test_enabled_again_sees_waiting_data(void **state)
-{
-	struct counts c = { .stop_after = 1 };
-	struct mevent *ev;
-	int p[2];
-
-	c.loop = mevent_loop_new();
-	assert_int_equal(pipe(p), 0);
-	ev = mevent_add_read(c.loop, p[0], on_read, &c);
-	assert_non_null(ev);
-	assert_int_equal(mevent_disable(ev), 0);
-	assert_int_equal(write(p[1], "x", 1), 1);
-	assert_int_equal(mevent_enable(ev), 0);
-	assert_non_null(mevent_add_timer(c.loop, 20 * MS, 0, on_tick, &c));
-	assert_int_equal(mevent_loop_run(c.loop), 0);
-	assert_int_equal(c.reads, 1);
-	mevent_loop_free(c.loop);
-	close(p[0]);
-	close(p[1]);
-}
-
 static void test_disabled_hangup_does_not_spin(void **state)
 {
-	struct counts c = { .stop_after = 1 };
-	struct mevent *ev;
+	struct counts c = { 0 };
 	int p[2];
 
-	c.loop = mevent_loop_new();
-	assert_int_equal(pipe(p), 0);
-	ev = mevent_add_read(c.loop, p[0], on_read, &c);
-	assert_non_null(ev);
-	assert_int_equal(mevent_disable(ev), 0);
+	assert_int_equal(mevent_disable(setup(&c, p)), 0);
 	close(p[1]);
-	assert_non_null(mevent_add_timer(c.loop, 100 * MS, 0, on_tick, &c));
-	assert_int_equal(mevent_loop_run(c.loop), 0);
+	p[1] = -1;
+	run_for(&c, 100);
 	assert_int_equal(c.reads, 0);
 	assert_true(mevent_loop_wakeups(c.loop) <= 3);
-	mevent_loop_free(c.loop);
-	close(p[0]);
+	teardown(&c, p);
 }
 
 int main(void)
