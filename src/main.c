@@ -6,6 +6,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -770,6 +771,13 @@ int main(int argc, char **argv)
 
 	if (!cfg)
 		start_error("out of memory");
+	/* One malloc arena for every thread.  glibc gives threads arenas of
+	 * their own, and shrinking one (a free after a thread allocated much)
+	 * reads /proc/sys/vm/overcommit_memory the first time: an openat the
+	 * sandbox forbids, seen at exit after the slirp thread had run.  The
+	 * main arena grows and shrinks with brk and munmap only; one arena also
+	 * keeps the runner's own memory small (issue 8). */
+	mallopt(M_ARENA_MAX, 1);
 	parse_args(cfg, argc, argv);
 	dump = key_bool(cfg, "config.dump", false);
 	if (dump) {
