@@ -177,8 +177,8 @@ clang:
 unit: $(UNIT_BINS)
 	@scripts/run-unit $(UNIT_BINS)
 
-# The guest tests, in a few groups, each group in one boot of the test bed
-# (scripts/run-integration: a group whose bed itself crashed runs again).
+# The guest tests, in one boot of the test bed (scripts/run-integration:
+# when the bed itself crashes or hangs, the tests run again in a new one).
 # One vCPU: the 2-vCPU bed (multi-threaded TCG) has crashed and hung on a
 # busy host; the 1-vCPU bed has not.
 INTEGRATION_CPUS ?= 1
