@@ -50,3 +50,18 @@ def _kvm():
     if not guestlib.kvm_usable():
         pytest.fail("/dev/kvm is not usable: run the tests under scripts/kvm-run",
                     pytrace=False)
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "bed_cpus2: needs a machine with two CPUs or more (scripts/run-integration "
+        "runs these in a second, 2-vCPU test bed; on one CPU they are skipped)")
+
+
+def pytest_collection_modifyitems(config, items):
+    if (os.cpu_count() or 1) >= 2:
+        return
+    skip = pytest.mark.skip(reason="needs two CPUs: run-integration runs it in a 2-vCPU bed")
+    for item in items:
+        if "bed_cpus2" in item.keywords:
+            item.add_marker(skip)

@@ -236,3 +236,27 @@ def test_multiboot_initrd_is_the_module(tmp_path):
     assert "flags 0x0000024d" in lines, out   # memory, cmdline, mods, mmap, loader name
     assert lines[-4:] == ["mods 1", "mod aligned 1 after-image 1 size 23",
                           "mod string [%s]" % initrd, "mod data [module data: 0123456789]"], out
+
+
+@pytest.mark.bed_cpus2
+def test_pinning_vcpu0_to_host_cpu1():
+    """-p 0:1 (issue 3): vCPU 0's thread may run on host CPU 1 only, read
+    from /proc while the guest idles; the thread is named "vcpu 0"."""
+    p = subprocess.Popen(argv("hltloop", ["-H", "-p", "0:1"], cmdline="100000"),
+                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE)
+    try:
+        assert read_until(p.stdout, "hltloop\n", TIMEOUT) == "hltloop\n"
+        tids = os.listdir("/proc/%d/task" % p.pid)
+        names = {}
+        for tid in tids:
+            with open("/proc/%d/task/%s/comm" % (p.pid, tid)) as f:
+                names[f.read().strip()] = tid
+        assert "vcpu 0" in names, names
+        with open("/proc/%d/task/%s/status" % (p.pid, names["vcpu 0"])) as f:
+            allowed = re.search(r"Cpus_allowed_list:\s*(\S+)", f.read()).group(1)
+        assert allowed == "1"
+    finally:
+        p.kill()
+        p.wait(timeout=TIMEOUT)
+
