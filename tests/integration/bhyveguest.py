@@ -39,9 +39,8 @@ class Guest:
         # BHYVE_TEST_WRAP: a command to run the runner under, for debugging
         # ("strace -f -o FILE", "{name}" replaced by the VM's name).
         wrap = os.environ.get("BHYVE_TEST_WRAP", "").replace("{name}", name).split()
-        self.p = pexpect.spawn(wrap[0] if wrap else (binary or bhyve_path()),
-                               [*wrap[1:], binary or bhyve_path(), *self.argv] if wrap
-                               else self.argv, encoding="utf-8",
+        cmd = [*wrap, binary or bhyve_path(), *self.argv]
+        self.p = pexpect.spawn(cmd[0], cmd[1:], encoding="utf-8",
                                codec_errors="replace", timeout=BOOT_TIMEOUT, env=env)
         self.p.expect(r"BHYVE-GUEST-READY")
         self.p.expect(r"GUEST# ")

@@ -132,3 +132,22 @@ def kvm_usable():
         return False
     finally:
         os.close(fd)
+
+
+def threads_by_name(pid):
+    """{thread name (/proc comm): thread id} of process pid."""
+    names = {}
+    for tid in os.listdir("/proc/%d/task" % pid):
+        with open("/proc/%d/task/%s/comm" % (pid, tid)) as f:
+            names[f.read().strip()] = tid
+    return names
+
+
+def cpus_allowed(pid, tid):
+    """The host CPUs thread tid of pid may run on, as /proc lists them ("1", "0-1")."""
+    with open("/proc/%d/task/%s/status" % (pid, tid)) as f:
+        for line in f:
+            if line.startswith("Cpus_allowed_list:"):
+                return line.split(":", 1)[1].strip()
+    return None
+

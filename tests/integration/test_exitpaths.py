@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from guestlib import bhyve_path, repo_root
+from guestlib import bhyve_path, cpus_allowed, repo_root, threads_by_name
 
 TIMEOUT = 60
 
@@ -247,15 +247,9 @@ def test_pinning_vcpu0_to_host_cpu1():
                          stderr=subprocess.PIPE)
     try:
         assert read_until(p.stdout, "hltloop\n", TIMEOUT) == "hltloop\n"
-        tids = os.listdir("/proc/%d/task" % p.pid)
-        names = {}
-        for tid in tids:
-            with open("/proc/%d/task/%s/comm" % (p.pid, tid)) as f:
-                names[f.read().strip()] = tid
+        names = threads_by_name(p.pid)
         assert "vcpu 0" in names, names
-        with open("/proc/%d/task/%s/status" % (p.pid, names["vcpu 0"])) as f:
-            allowed = re.search(r"Cpus_allowed_list:\s*(\S+)", f.read()).group(1)
-        assert allowed == "1"
+        assert cpus_allowed(p.pid, names["vcpu 0"]) == "1"
     finally:
         p.kill()
         p.wait(timeout=TIMEOUT)

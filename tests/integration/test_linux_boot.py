@@ -11,7 +11,7 @@ import uuid
 
 import pytest
 
-from guestlib import assets, bhyve_path, repo_root
+from guestlib import assets, bhyve_path, cpus_allowed, repo_root, threads_by_name
 
 from bhyveguest import Guest, initrd  # noqa: F401 (fixtures)
 
@@ -108,14 +108,9 @@ def test_x2apic_with_x(big):
 
 def test_pinning_and_thread_names(big):
     pid = big.p.pid
-    names = {}
-    for tid in os.listdir("/proc/%d/task" % pid):
-        with open("/proc/%d/task/%s/comm" % (pid, tid)) as f:
-            names[f.read().strip()] = tid
+    names = threads_by_name(pid)
     assert all("vcpu %d" % i in names for i in range(4)), names
-    with open("/proc/%d/task/%s/status" % (pid, names["vcpu 0"])) as f:
-        allowed = re.search(r"Cpus_allowed_list:\s*(\S+)", f.read()).group(1)
-    assert allowed == str(PIN_CPU)
+    assert cpus_allowed(pid, names["vcpu 0"]) == str(PIN_CPU)
     with open("/proc/%d/comm" % pid) as f:
         assert f.read().strip().startswith("bhyve: testvm"[:15])
 
