@@ -11,14 +11,16 @@
  * Hardware breakpoints (Z1) and watchpoints (Z2 write, Z3/Z4 access: x86
  * has no read-only watchpoint) use DR0-DR3 (SDM vol. 3 §18.2).  Software
  * breakpoints (Z0) take a free debug register too, which leaves guest
- * memory untouched; beyond four they patch an INT3 into guest memory, with
- * KVM intercepting #BP (KVM_GUESTDBG_USE_SW_BP), and a #BP at an address
- * the stub did not patch is the guest's own and goes back to it.  Stop replies
+ * memory untouched; beyond four they patch an INT3 into guest memory
+ * (debug/swbp.c keeps them), with KVM intercepting #BP
+ * (KVM_GUESTDBG_USE_SW_BP), and a #BP at an address the stub did not
+ * patch is the guest's own and goes back to it.  Stop replies
  * carry the reason (swbreak, hwbreak, watch, awatch) so gdb never adjusts
  * the PC after an INT3 itself.  'k' closes the connection and lets the
  * guest run on, as bhyve's stub does; 'D' resumes it too; both take every
  * breakpoint out first. */
 #include "debug/gdb.h"
+#include "debug/swbp.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -42,28 +44,26 @@
 #include "thread.h"
 #include "vm.h"
 
-#define GDB_SIGINT 2
+#define GDB_SIGINT  2
 #define GDB_SIGTRAP 5
-#define GDB_NHWBP 4
-#define GDB_NSWBP 64
-#define INT3 0xCC
-#define BP_VECTOR 3
-#define DB_VECTOR 1
+#define GDB_NHWBP   4
+#define BP_VECTOR   3
+#define DB_VECTOR   1
 /* DR6 (SDM vol. 3 §18.2.3): B0-B3 say which DR0-DR3 condition hit. */
 #define DR6_B(i) (1ull << (i))
 /* How long the stub waits for every vCPU to park (the test bed is slow). */
 #define GDB_PARK_TIMEOUT_S 30
-#define GDB_PAGE 4096ull
+#define GDB_PAGE	   4096ull
 /* Core registers in the 'g' packet: 16 GPRs + rip (8 bytes), eflags and six
  * segment selectors (4 bytes), gdb's 64bit-core.xml order. */
 #define GDB_G_BYTES (17 * 8 + 7 * 4)
 
 /* DR7 (SDM vol. 3 §18.2.4): L0-L3 enable bits at 2i, R/W and LEN at 16+4i
  * (00/00 = instruction execution), GE at bit 9 as the SDM recommends. */
-#define DR7_LOCAL(i) (1ull << (2 * (i)))
-#define DR7_GE (1ull << 9)
-#define DR7_FIXED1 (1ull << 10)
-#define DR7_RW_SHIFT(i) (16 + 4 * (i))
+#define DR7_LOCAL(i)	 (1ull << (2 * (i)))
+#define DR7_GE		 (1ull << 9)
+#define DR7_FIXED1	 (1ull << 10)
+#define DR7_RW_SHIFT(i)	 (16 + 4 * (i))
 #define DR7_LEN_SHIFT(i) (18 + 4 * (i))
 
 /* The kinds of DR0-DR3 slot, numbered as the Z packet types. */
@@ -74,12 +74,6 @@ struct hw_slot {
 	enum hw_kind kind;
 	uint64_t addr;
 	unsigned len; /* 1, 2, 4 or 8; 1 for HW_EXEC */
-};
-
-struct sw_bp {
-	uint64_t addr; /* guest-virtual, as gdb gave it */
-	uint64_t gpa;  /* where the INT3 was written */
-	uint8_t orig;
 };
 
 enum rx_state { RX_IDLE, RX_DATA, RX_CSUM1, RX_CSUM2 };
@@ -100,8 +94,7 @@ struct gdb {
 	struct hw_slot hw[GDB_NHWBP];
 
 	/* Shared with the vCPU threads (their #BP exits), under lock. */
-	struct sw_bp sw[GDB_NSWBP];
-	unsigned nsw;
+	struct swbp_table sw;
 
 	/* Shared with the vCPU threads, under lock. */
 	pthread_mutex_t lock;
@@ -343,22 +336,9 @@ static void kick_all(struct gdb *g)
 		vm_kick_vcpu(&g->vm->vcpus[i]);
 }
 
-/* With the lock held: the software breakpoint at guest-virtual addr. */
-static struct sw_bp *sw_find(struct gdb *g, uint64_t addr)
-{
-	unsigned i;
-
-	for (i = 0; i < g->nsw; i++) {
-		if (g->sw[i].addr == addr)
-			return &g->sw[i];
-	}
-	return NULL;
-}
-
 /* Why a KVM_EXIT_DEBUG stopped the vCPU, as a stop-reply reason
  * (appendix E.3): "" for a single step or an unknown cause. */
-static void stop_reason(struct gdb *g, const struct kvm_debug_exit_arch *d, char *out,
-			size_t n)
+static void stop_reason(struct gdb *g, const struct kvm_debug_exit_arch *d, char *out, size_t n)
 {
 	unsigned i;
 
@@ -375,9 +355,10 @@ static void stop_reason(struct gdb *g, const struct kvm_debug_exit_arch *d, char
 		if (h->kind == HW_EXEC)
 			snprintf(out, n, "hwbreak:;");
 		else
-			snprintf(out, n, "%s:%llx;", h->kind == HW_WRITE ? "watch"
-						     : h->kind == HW_READ ? "rwatch"
-									 : "awatch",
+			snprintf(out, n, "%s:%llx;",
+				 h->kind == HW_WRITE  ? "watch"
+				 : h->kind == HW_READ ? "rwatch"
+						      : "awatch",
 				 (unsigned long long)h->addr);
 		return;
 	}
@@ -391,10 +372,11 @@ static bool foreign_int3(struct gdb *g, struct vcpu *c, uint64_t pc)
 	uint64_t gpa;
 	uint8_t byte;
 
-	if (sw_find(g, pc))
+	if (swbp_has(&g->sw, pc))
 		return false;
-	if (vmm_vcpu_translate(c->v, pc, &gpa) == 0 && gmem_read(&g->vm->gmem, gpa, &byte, 1) == 0 &&
-	    byte == INT3 && vmm_vcpu_inject_exception(c->v, BP_VECTOR, false, 0) < 0)
+	if (vmm_vcpu_translate(c->v, pc, &gpa) == 0 &&
+	    gmem_read(&g->vm->gmem, gpa, &byte, 1) == 0 && byte == SWBP_INT3 &&
+	    vmm_vcpu_inject_exception(c->v, BP_VECTOR, false, 0) < 0)
 		log_warnx("gdb: vcpu %d: cannot give the guest its #BP back", c->id);
 	return true;
 }
@@ -503,7 +485,7 @@ static int apply_debug(struct gdb *g, bool attached, int step)
 			base |= KVM_GUESTDBG_USE_HW_BP;
 		}
 		pthread_mutex_lock(&g->lock);
-		if (g->nsw)
+		if (g->sw.n)
 			base |= KVM_GUESTDBG_USE_SW_BP;
 		pthread_mutex_unlock(&g->lock);
 	}
@@ -686,29 +668,6 @@ static int mem_access(struct gdb *g, uint64_t gva, uint8_t *buf, size_t len, boo
 	return 0;
 }
 
-/* Memory as the debugger sees it: its INT3s read as the original bytes,
- * and a write over one changes the byte kept, the INT3 staying. */
-static void sw_shadow(struct gdb *g, uint64_t addr, uint8_t *buf, uint64_t len, bool written)
-{
-	uint8_t int3 = INT3;
-	unsigned i;
-
-	pthread_mutex_lock(&g->lock);
-	for (i = 0; i < g->nsw; i++) {
-		struct sw_bp *bp = &g->sw[i];
-
-		if (bp->addr < addr || bp->addr - addr >= len)
-			continue;
-		if (!written) {
-			buf[bp->addr - addr] = bp->orig;
-			continue;
-		}
-		bp->orig = buf[bp->addr - addr];
-		gmem_write(&g->vm->gmem, bp->gpa, &int3, 1);
-	}
-	pthread_mutex_unlock(&g->lock);
-}
-
 static int parse_addr_len(const char **p, uint64_t *addr, uint64_t *len)
 {
 	if (gdb_parse_hex(p, addr) < 0 || **p != ',')
@@ -728,7 +687,10 @@ static int cmd_read_mem(struct gdb *g, const char *args, char *reply)
 		len = sizeof(buf); /* a short reply is allowed (appendix E.2 'm') */
 	if (mem_access(g, addr, buf, len, false) < 0)
 		return -EFAULT;
-	sw_shadow(g, addr, buf, len, false);
+	/* The debugger's INT3s read as the bytes they replaced. */
+	pthread_mutex_lock(&g->lock);
+	swbp_hide(&g->sw, addr, buf, len);
+	pthread_mutex_unlock(&g->lock);
 	gdb_hex_encode(buf, len, reply);
 	return 0;
 }
@@ -745,7 +707,10 @@ static int cmd_write_mem(struct gdb *g, const char *args)
 		return -EINVAL;
 	if (mem_access(g, addr, buf, len, true) < 0)
 		return -EFAULT;
-	sw_shadow(g, addr, buf, len, true);
+	/* A write over one of them changes the byte kept; the INT3 stays. */
+	pthread_mutex_lock(&g->lock);
+	swbp_rewrite(&g->sw, &g->vm->gmem, addr, buf, len);
+	pthread_mutex_unlock(&g->lock);
 	return 0;
 }
 
@@ -755,57 +720,28 @@ static int cmd_write_mem(struct gdb *g, const char *args)
  * vCPU runs the byte while it changes. */
 static int sw_insert(struct gdb *g, uint64_t addr)
 {
-	struct vcpu *c = cur_vcpu(g);
-	struct sw_bp bp = { .addr = addr };
-	uint8_t int3 = INT3;
-	int rc = 0;
+	uint64_t gpa;
+	int rc;
 
+	if (vmm_vcpu_translate(cur_vcpu(g)->v, addr, &gpa) < 0)
+		return -EFAULT;
 	pthread_mutex_lock(&g->lock);
-	if (sw_find(g, addr))
-		goto out;
-	rc = -ENOSPC;
-	if (g->nsw == GDB_NSWBP)
-		goto out;
-	rc = -EFAULT;
-	if (vmm_vcpu_translate(c->v, addr, &bp.gpa) < 0 ||
-	    gmem_read(&g->vm->gmem, bp.gpa, &bp.orig, 1) < 0 ||
-	    gmem_write(&g->vm->gmem, bp.gpa, &int3, 1) < 0)
-		goto out;
-	g->sw[g->nsw++] = bp;
-	rc = 0;
-out:
+	rc = swbp_insert(&g->sw, &g->vm->gmem, addr, gpa);
 	pthread_mutex_unlock(&g->lock);
 	return rc;
 }
 
-/* With the lock held: put the original byte back and forget the entry. */
-static void sw_remove_at(struct gdb *g, struct sw_bp *bp)
+static void sw_remove(struct gdb *g, uint64_t addr)
 {
-	uint8_t cur;
-
-	/* Only where the INT3 still is: the guest may have rewritten it. */
-	if (gmem_read(&g->vm->gmem, bp->gpa, &cur, 1) == 0 && cur == INT3)
-		gmem_write(&g->vm->gmem, bp->gpa, &bp->orig, 1);
-	*bp = g->sw[--g->nsw];
-}
-
-static int sw_remove(struct gdb *g, uint64_t addr)
-{
-	struct sw_bp *bp;
-
 	pthread_mutex_lock(&g->lock);
-	bp = sw_find(g, addr);
-	if (bp)
-		sw_remove_at(g, bp);
+	swbp_remove(&g->sw, &g->vm->gmem, addr);
 	pthread_mutex_unlock(&g->lock);
-	return 0;
 }
 
 static void sw_remove_all(struct gdb *g)
 {
 	pthread_mutex_lock(&g->lock);
-	while (g->nsw)
-		sw_remove_at(g, &g->sw[0]);
+	swbp_remove_all(&g->sw, &g->vm->gmem);
 	pthread_mutex_unlock(&g->lock);
 }
 
@@ -837,8 +773,8 @@ static int hw_set(struct gdb *g, enum hw_kind kind, uint64_t addr, uint64_t len,
 	}
 	if (slot < 0)
 		return -ENOSPC;
-	g->hw[slot] = (struct hw_slot){ .used = true, .kind = kind, .addr = addr,
-					.len = (unsigned)len };
+	g->hw[slot] =
+	    (struct hw_slot){ .used = true, .kind = kind, .addr = addr, .len = (unsigned)len };
 	return 0;
 }
 
@@ -1172,7 +1108,8 @@ static void *gdb_thread(void *arg)
 
 static int gdb_listen(const char *addr, int port)
 {
-	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+	struct addrinfo hints = { .ai_family = AF_UNSPEC,
+				  .ai_socktype = SOCK_STREAM,
 				  .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
 	struct addrinfo *res, *ai;
 	char service[8];
