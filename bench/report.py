@@ -222,10 +222,12 @@ def machine_text(meta):
     return "\n".join([
         "- host: %s, %s CPUs, Linux %s" % (meta.get("host_cpu", "?"), meta.get("host_cpus", "?"),
                                            meta.get("host_kernel", "?")),
-        "- where the VMs ran: %s; %s (as the guest sees it), %s vCPUs, %s MiB, Linux %s" % (
+        "- where the VMs ran: %s; %s%s (as the guest sees it), %s vCPU%s, %s MiB, Linux %s" % (
             "the nested test bed of scripts/kvm-run (QEMU TCG emulating AMD-V, kvm-amd "
             "inside)" if meta.get("in_test_bed") else "directly on the host's KVM",
-            meta.get("cpu", "?"), meta.get("cpus", "?"), (mem or 0) // 1024,
+            meta.get("cpu", "?"),
+            ", family %#x" % meta["cpu_family"] if "cpu_family" in meta else "",
+            meta.get("cpus", "?"), "" if meta.get("cpus") == 1 else "s", (mem or 0) // 1024,
             meta.get("kernel", "?")),
         "- QEMU compared: %s" % meta.get("qemu", "?"),
         "- date: %s; the measurements took %.0f min" % (

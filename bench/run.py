@@ -121,8 +121,12 @@ def machine_inside():
     meta = {}
     try:
         with open("/proc/cpuinfo") as f:
-            m = re.search(r"^model name\s*:\s*(.*)$", f.read(), re.M)
+            info = f.read()
+            m = re.search(r"^model name\s*:\s*(.*)$", info, re.M)
             meta["cpu"] = m.group(1) if m else "?"
+            m = re.search(r"^cpu family\s*:\s*(\d+)$", info, re.M)
+            if m:
+                meta["cpu_family"] = int(m.group(1))
         with open("/proc/meminfo") as f:
             meta["mem_total_kib"] = int(f.readline().split()[1])
     except OSError:
