@@ -38,32 +38,33 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "le.h"
 #include "log.h"
 #include "parse.h"
 #include "sandbox.h"
 #include "thread.h"
 #include "vm.h"
 
-#define GDB_SIGINT  2
+#define GDB_SIGINT 2
 #define GDB_SIGTRAP 5
-#define GDB_NHWBP   4
-#define BP_VECTOR   3
-#define DB_VECTOR   1
+#define GDB_NHWBP 4
+#define BP_VECTOR 3
+#define DB_VECTOR 1
 /* DR6 (SDM vol. 3 §18.2.3): B0-B3 say which DR0-DR3 condition hit. */
 #define DR6_B(i) (1ull << (i))
 /* How long the stub waits for every vCPU to park (the test bed is slow). */
 #define GDB_PARK_TIMEOUT_S 30
-#define GDB_PAGE	   4096ull
+#define GDB_PAGE 4096ull
 /* Core registers in the 'g' packet: 16 GPRs + rip (8 bytes), eflags and six
  * segment selectors (4 bytes), gdb's 64bit-core.xml order. */
 #define GDB_G_BYTES (17 * 8 + 7 * 4)
 
 /* DR7 (SDM vol. 3 §18.2.4): L0-L3 enable bits at 2i, R/W and LEN at 16+4i
  * (00/00 = instruction execution), GE at bit 9 as the SDM recommends. */
-#define DR7_LOCAL(i)	 (1ull << (2 * (i)))
-#define DR7_GE		 (1ull << 9)
-#define DR7_FIXED1	 (1ull << 10)
-#define DR7_RW_SHIFT(i)	 (16 + 4 * (i))
+#define DR7_LOCAL(i) (1ull << (2 * (i)))
+#define DR7_GE (1ull << 9)
+#define DR7_FIXED1 (1ull << 10)
+#define DR7_RW_SHIFT(i) (16 + 4 * (i))
 #define DR7_LEN_SHIFT(i) (18 + 4 * (i))
 
 /* The kinds of DR0-DR3 slot, numbered as the Z packet types. */
@@ -338,7 +339,8 @@ static void kick_all(struct gdb *g)
 
 /* Why a KVM_EXIT_DEBUG stopped the vCPU, as a stop-reply reason
  * (appendix E.3): "" for a single step or an unknown cause. */
-static void stop_reason(struct gdb *g, const struct kvm_debug_exit_arch *d, char *out, size_t n)
+static void stop_reason(struct gdb *g, const struct kvm_debug_exit_arch *d, char *out,
+			size_t n)
 {
 	unsigned i;
 
@@ -355,10 +357,9 @@ static void stop_reason(struct gdb *g, const struct kvm_debug_exit_arch *d, char
 		if (h->kind == HW_EXEC)
 			snprintf(out, n, "hwbreak:;");
 		else
-			snprintf(out, n, "%s:%llx;",
-				 h->kind == HW_WRITE  ? "watch"
-				 : h->kind == HW_READ ? "rwatch"
-						      : "awatch",
+			snprintf(out, n, "%s:%llx;", h->kind == HW_WRITE ? "watch"
+						     : h->kind == HW_READ ? "rwatch"
+									 : "awatch",
 				 (unsigned long long)h->addr);
 		return;
 	}
@@ -574,24 +575,6 @@ static struct vcpu *cur_vcpu(struct gdb *g)
 	return &g->vm->vcpus[i];
 }
 
-static void put_le(uint8_t *p, uint64_t v, int n)
-{
-	int i;
-
-	for (i = 0; i < n; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint64_t get_le(const uint8_t *p, int n)
-{
-	uint64_t v = 0;
-	int i;
-
-	for (i = n - 1; i >= 0; i--)
-		v = v << 8 | p[i];
-	return v;
-}
-
 static int cmd_read_regs(struct gdb *g, char *reply)
 {
 	struct vcpu *c = cur_vcpu(g);
@@ -608,10 +591,10 @@ static int cmd_read_regs(struct gdb *g, char *reply)
 				 s.es.selector, s.fs.selector, s.gs.selector };
 
 	for (i = 0; i < 17; i++)
-		put_le(b + 8 * i, v[i], 8);
-	put_le(b + 17 * 8, (uint32_t)r.rflags, 4);
+		le64_put(b + 8 * i, v[i]);
+	le32_put(b + 17 * 8, (uint32_t)r.rflags);
 	for (i = 0; i < 6; i++)
-		put_le(b + 17 * 8 + 4 + 4 * i, sv[i], 4);
+		le32_put(b + 17 * 8 + 4 + 4 * i, sv[i]);
 	gdb_hex_encode(b, sizeof(b), reply);
 	return 0;
 }
@@ -638,8 +621,8 @@ static int cmd_write_regs(struct gdb *g, const char *hex)
 	if (vmm_vcpu_get_regs(c->v, &r) < 0)
 		return -EIO;
 	for (i = 0; i < 17; i++)
-		*dst[i] = get_le(b + 8 * i, 8);
-	r.rflags = (r.rflags & ~0xffffffffull) | get_le(b + 17 * 8, 4);
+		*dst[i] = le64_get(b + 8 * i);
+	r.rflags = (r.rflags & ~0xffffffffull) | le32_get(b + 17 * 8);
 	return vmm_vcpu_set_regs(c->v, &r) < 0 ? -EIO : 0;
 }
 
@@ -773,8 +756,8 @@ static int hw_set(struct gdb *g, enum hw_kind kind, uint64_t addr, uint64_t len,
 	}
 	if (slot < 0)
 		return -ENOSPC;
-	g->hw[slot] =
-	    (struct hw_slot){ .used = true, .kind = kind, .addr = addr, .len = (unsigned)len };
+	g->hw[slot] = (struct hw_slot){ .used = true, .kind = kind, .addr = addr,
+					.len = (unsigned)len };
 	return 0;
 }
 
@@ -1108,8 +1091,7 @@ static void *gdb_thread(void *arg)
 
 static int gdb_listen(const char *addr, int port)
 {
-	struct addrinfo hints = { .ai_family = AF_UNSPEC,
-				  .ai_socktype = SOCK_STREAM,
+	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
 				  .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
 	struct addrinfo *res, *ai;
 	char service[8];

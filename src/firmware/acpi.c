@@ -34,6 +34,7 @@
 #include "firmware/aml.h"
 #include "firmware/layout.h"
 #include "hw/pm.h"
+#include "le.h"
 
 #define OEM_ID	     "BHYVE " /* 6 bytes */
 #define OEM_REVISION 1
@@ -117,24 +118,6 @@ struct layout {
 	int ntables;
 };
 
-static void w16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
-
-static void w32(uint8_t *p, uint32_t v)
-{
-	w16(p, (uint16_t)v);
-	w16(p + 2, (uint16_t)(v >> 16));
-}
-
-static void w64(uint8_t *p, uint64_t v)
-{
-	w32(p, (uint32_t)v);
-	w32(p + 4, (uint32_t)(v >> 32));
-}
-
 static uint8_t checksum(const uint8_t *p, size_t len)
 {
 	uint8_t sum = 0;
@@ -161,20 +144,19 @@ static void sdt_header(uint8_t *p, const char *sig, size_t len, uint8_t rev)
 	char table_id[9];
 
 	memcpy(p, sig, 4);
-	w32(p + 4, (uint32_t)len);
+	le32_put(p + 4, (uint32_t)len);
 	p[8] = rev;
 	memcpy(p + 10, OEM_ID, 6);
 	snprintf(table_id, sizeof(table_id), "BV%-6.4s", sig);
 	memcpy(p + 16, table_id, 8);
-	w32(p + 24, OEM_REVISION);
+	le32_put(p + 24, OEM_REVISION);
 	memcpy(p + 28, CREATOR_ID, 4);
-	w32(p + 32, CREATOR_REV);
+	le32_put(p + 32, CREATOR_REV);
 }
 
 static void sdt_sum(uint8_t *p)
 {
-	uint32_t len =
-	    (uint32_t)p[4] | (uint32_t)p[5] << 8 | (uint32_t)p[6] << 16 | (uint32_t)p[7] << 24;
+	uint32_t len = le32_get(p + 4);
 
 	p[9] = 0;
 	p[9] = checksum(p, len);
@@ -186,7 +168,7 @@ static void gas(uint8_t *p, uint8_t space, uint8_t bits, uint8_t access, uint64_
 	p[1] = bits;
 	p[2] = 0; /* bit offset */
 	p[3] = access;
-	w64(p + 4, addr);
+	le64_put(p + 4, addr);
 }
 
 /* ---- DSDT ---- */
@@ -393,7 +375,7 @@ static void put_facs(uint8_t *p)
 {
 	/* §5.2.10: no checksum; no wake vector, global lock or S4BIOS. */
 	memcpy(p, "FACS", 4);
-	w32(p + 4, FACS_SIZE);
+	le32_put(p + 4, FACS_SIZE);
 	p[32] = FACS_VERSION;
 }
 
@@ -410,28 +392,28 @@ static void put_fadt(uint8_t *p, const struct acpi_config *cfg, uint64_t facs, u
 
 	/* Offsets from §5.2.9 Table 5.9. */
 	sdt_header(p, "FACP", FADT_SIZE, FADT_REV);
-	w32(p + 36, (uint32_t)facs);  /* FIRMWARE_CTRL */
-	w32(p + 40, (uint32_t)dsdt);  /* DSDT */
-	w16(p + 46, PM_SCI_IRQ);      /* SCI_INT */
-	w32(p + 48, PM_PORT_SMI_CMD); /* SMI_CMD */
+	le32_put(p + 36, (uint32_t)facs);  /* FIRMWARE_CTRL */
+	le32_put(p + 40, (uint32_t)dsdt);  /* DSDT */
+	le16_put(p + 46, PM_SCI_IRQ);	   /* SCI_INT */
+	le32_put(p + 48, PM_PORT_SMI_CMD); /* SMI_CMD */
 	p[52] = PM_ACPI_ENABLE;
 	p[53] = PM_ACPI_DISABLE;
-	w32(p + 56, PM_PORT_PM1_EVT); /* PM1a_EVT_BLK */
-	w32(p + 64, PM_PORT_PM1_CNT); /* PM1a_CNT_BLK */
-	w32(p + 76, PM_PORT_TMR);     /* PM_TMR_BLK */
+	le32_put(p + 56, PM_PORT_PM1_EVT); /* PM1a_EVT_BLK */
+	le32_put(p + 64, PM_PORT_PM1_CNT); /* PM1a_CNT_BLK */
+	le32_put(p + 76, PM_PORT_TMR);	   /* PM_TMR_BLK */
 	p[88] = PM1_EVT_LEN;
 	p[89] = PM1_CNT_LEN;
 	p[91] = PM_TMR_LEN;
-	w16(p + 96, NO_C2_LATENCY); /* P_LVL2_LAT */
-	w16(p + 98, NO_C3_LATENCY); /* P_LVL3_LAT */
+	le16_put(p + 96, NO_C2_LATENCY); /* P_LVL2_LAT */
+	le16_put(p + 98, NO_C3_LATENCY); /* P_LVL3_LAT */
 	p[108] = CMOS_CENTURY;
-	w16(p + 109, boot); /* IAPC_BOOT_ARCH */
-	w32(p + 112, flags);
+	le16_put(p + 109, boot); /* IAPC_BOOT_ARCH */
+	le32_put(p + 112, flags);
 	gas(p + 116, GAS_SYSTEM_IO, 8, GAS_ACCESS_BYTE, RESET_PORT); /* RESET_REG */
 	p[128] = RESET_VALUE;
 	p[131] = FADT_MINOR;
 	/* X_FIRMWARE_CTRL (132) stays 0: FIRMWARE_CTRL is set. */
-	w64(p + 140, dsdt); /* X_DSDT */
+	le64_put(p + 140, dsdt); /* X_DSDT */
 	gas(p + 148, GAS_SYSTEM_IO, PM1_EVT_LEN * 8, GAS_ACCESS_WORD, PM_PORT_PM1_EVT);
 	gas(p + 172, GAS_SYSTEM_IO, PM1_CNT_LEN * 8, GAS_ACCESS_WORD, PM_PORT_PM1_CNT);
 	gas(p + 208, GAS_SYSTEM_IO, PM_TMR_LEN * 8, GAS_ACCESS_DWORD, PM_PORT_TMR);
@@ -454,8 +436,8 @@ static uint8_t *madt_iso(uint8_t *e, uint8_t irq, uint32_t gsi, uint16_t flags)
 	e[1] = 10;
 	e[2] = 0; /* bus: ISA */
 	e[3] = irq;
-	w32(e + 4, gsi);
-	w16(e + 8, flags);
+	le32_put(e + 4, gsi);
+	le16_put(e + 8, flags);
 	return e + 10;
 }
 
@@ -465,8 +447,8 @@ static void put_madt(uint8_t *p, size_t len, const struct acpi_config *cfg)
 	unsigned i;
 
 	sdt_header(p, "APIC", len, MADT_REV);
-	w32(p + 36, (uint32_t)LAYOUT_LAPIC_BASE);
-	w32(p + 40, MADT_PCAT_COMPAT); /* dual 8259s present */
+	le32_put(p + 36, (uint32_t)LAYOUT_LAPIC_BASE);
+	le32_put(p + 40, MADT_PCAT_COMPAT); /* dual 8259s present */
 
 	/* §5.2.12.2 / §5.2.12.12: xAPIC entries while the ID fits 8 bits
 	 * (255 is the broadcast ID), x2APIC entries beyond.  UID = APIC ID. */
@@ -476,15 +458,15 @@ static void put_madt(uint8_t *p, size_t len, const struct acpi_config *cfg)
 			e[1] = 8;
 			e[2] = (uint8_t)i;
 			e[3] = (uint8_t)i;
-			w32(e + 4, MADT_ENABLED);
+			le32_put(e + 4, MADT_ENABLED);
 			e += 8;
 		} else {
 			e[0] = MADT_X2APIC;
 			e[1] = 16;
-			w16(e + 2, 0);
-			w32(e + 4, i);
-			w32(e + 8, MADT_ENABLED);
-			w32(e + 12, i);
+			le16_put(e + 2, 0);
+			le32_put(e + 4, i);
+			le32_put(e + 8, MADT_ENABLED);
+			le32_put(e + 12, i);
 			e += 16;
 		}
 	}
@@ -495,8 +477,8 @@ static void put_madt(uint8_t *p, size_t len, const struct acpi_config *cfg)
 	e[1] = 12;
 	e[2] = cfg->ncpus <= MAX_XAPIC_ID ? (uint8_t)cfg->ncpus : 0;
 	e[3] = 0;
-	w32(e + 4, (uint32_t)LAYOUT_IOAPIC_BASE);
-	w32(e + 8, 0);
+	le32_put(e + 4, (uint32_t)LAYOUT_IOAPIC_BASE);
+	le32_put(e + 8, 0);
 	e += 12;
 
 	/* §5.2.12.5: the PIT's IRQ 0 is wired to input 2 (ISA default
@@ -508,14 +490,14 @@ static void put_madt(uint8_t *p, size_t len, const struct acpi_config *cfg)
 	e[0] = MADT_LAPIC_NMI;
 	e[1] = 6;
 	e[2] = ALL_XAPIC_UIDS;
-	w16(e + 3, MPS_HIGH_EDGE);
+	le16_put(e + 3, MPS_HIGH_EDGE);
 	e[5] = 1;
 	e += 6;
 	if (cfg->ncpus > MAX_XAPIC_ID + 1) {
 		e[0] = MADT_X2APIC_NMI;
 		e[1] = 12;
-		w16(e + 2, MPS_HIGH_EDGE);
-		w32(e + 4, ALL_X2APIC_UIDS);
+		le16_put(e + 2, MPS_HIGH_EDGE);
+		le32_put(e + 4, ALL_X2APIC_UIDS);
 		e[8] = 1;
 	}
 }
@@ -526,8 +508,8 @@ static void put_mcfg(uint8_t *p, const struct acpi_config *cfg)
 
 	/* PCI Firmware spec 3.2 §4.1.2: one allocation, segment 0. */
 	sdt_header(p, "MCFG", MCFG_SIZE, 1);
-	w64(e, LAYOUT_ECAM_BASE);
-	w16(e + 8, 0);
+	le64_put(e, LAYOUT_ECAM_BASE);
+	le16_put(e + 8, 0);
 	e[10] = 0;
 	e[11] = cfg->last_bus;
 }
@@ -536,10 +518,10 @@ static void put_hpet(uint8_t *p, const struct acpi_config *cfg)
 {
 	/* IA-PC HPET spec 1.0a §3.2.4. */
 	sdt_header(p, "HPET", HPET_SIZE, 1);
-	w32(p + 36, cfg->hpet_id ? cfg->hpet_id : HPET_DEFAULT_ID);
+	le32_put(p + 36, cfg->hpet_id ? cfg->hpet_id : HPET_DEFAULT_ID);
 	gas(p + 40, GAS_SYSTEM_MEMORY, 64, 0, LAYOUT_HPET_BASE);
 	p[52] = 0; /* HPET number */
-	w16(p + 53, HPET_MIN_TICK);
+	le16_put(p + 53, HPET_MIN_TICK);
 	p[55] = 0; /* no page protection */
 }
 
@@ -549,9 +531,9 @@ static void put_rsdp(uint8_t *p, uint64_t rsdt, uint64_t xsdt)
 	memcpy(p, "RSD PTR ", 8);
 	memcpy(p + 9, OEM_ID, 6);
 	p[15] = 2;
-	w32(p + 16, (uint32_t)rsdt);
-	w32(p + 20, RSDP_SIZE);
-	w64(p + 24, xsdt);
+	le32_put(p + 16, (uint32_t)rsdt);
+	le32_put(p + 20, RSDP_SIZE);
+	le64_put(p + 24, xsdt);
 	p[8] = checksum(p, RSDP_V1_SIZE);
 	p[32] = checksum(p, RSDP_SIZE);
 }
@@ -649,8 +631,8 @@ static void fill_tables(uint8_t *p, uint64_t base, const struct acpi_config *cfg
 	sdt_header(p + lay->xsdt, "XSDT", lay->xsdt_len, 1);
 	sdt_header(p + lay->rsdt, "RSDT", lay->rsdt_len, 1);
 	for (i = 0; i < lay->ntables; i++) {
-		w64(p + lay->xsdt + HDR_SIZE + 8 * i, base + lay->tables[i]);
-		w32(p + lay->rsdt + HDR_SIZE + 4 * i, (uint32_t)(base + lay->tables[i]));
+		le64_put(p + lay->xsdt + HDR_SIZE + 8 * i, base + lay->tables[i]);
+		le32_put(p + lay->rsdt + HDR_SIZE + 4 * i, (uint32_t)(base + lay->tables[i]));
 	}
 
 	for (i = 0; i < lay->ntables; i++)

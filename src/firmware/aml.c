@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "le.h"
+
 /* Opcodes, §20.2. */
 #define AML_ZERO	0x00
 #define AML_ONE		0x01
@@ -146,10 +148,8 @@ static void put8(struct aml *a, uint8_t v)
 static void put_le(struct aml *a, uint64_t v, int bytes)
 {
 	uint8_t b[8];
-	int i;
 
-	for (i = 0; i < bytes; i++)
-		b[i] = (uint8_t)(v >> (8 * i));
+	le_put(b, v, (unsigned)bytes);
 	aml_bytes(a, b, (size_t)bytes);
 }
 
@@ -189,7 +189,7 @@ int aml_pkglength(size_t len, uint8_t out[4])
 /* §20.2.3 ComputationalData: the shortest encoding of v. */
 static size_t encode_integer(uint64_t v, uint8_t out[9])
 {
-	int bytes, i;
+	int bytes;
 
 	if (v == 0 || v == 1) {
 		out[0] = v ? AML_ONE : AML_ZERO;
@@ -213,8 +213,7 @@ static size_t encode_integer(uint64_t v, uint8_t out[9])
 		out[0] = AML_QWORD_PFX;
 		bytes = 8;
 	}
-	for (i = 0; i < bytes; i++)
-		out[1 + i] = (uint8_t)(v >> (8 * i));
+	le_put(out + 1, v, (unsigned)bytes);
 	return 1 + (size_t)bytes;
 }
 

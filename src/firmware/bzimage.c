@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "firmware/layout.h"
+#include "le.h"
 
 #define SECTOR_SIZE		512
 #define ZERO_PAGE_SIZE		4096
@@ -125,39 +126,6 @@ static int fail(const struct loader *ld, int rc, const char *fmt, ...)
 	return rc;
 }
 
-static uint16_t get16(const uint8_t *p, size_t off)
-{
-	return (uint16_t)(p[off] | p[off + 1] << 8);
-}
-
-static uint32_t get32(const uint8_t *p, size_t off)
-{
-	return get16(p, off) | (uint32_t)get16(p, off + 2) << 16;
-}
-
-static uint64_t get64(const uint8_t *p, size_t off)
-{
-	return get32(p, off) | (uint64_t)get32(p, off + 4) << 32;
-}
-
-static void set16(uint8_t *p, size_t off, uint16_t v)
-{
-	p[off] = v & 0xFF;
-	p[off + 1] = v >> 8;
-}
-
-static void set32(uint8_t *p, size_t off, uint32_t v)
-{
-	set16(p, off, v & 0xFFFF);
-	set16(p, off + 2, v >> 16);
-}
-
-static void set64(uint8_t *p, size_t off, uint64_t v)
-{
-	set32(p, off, (uint32_t)v);
-	set32(p, off + 4, (uint32_t)(v >> 32));
-}
-
 static uint64_t mib_up(uint64_t v)
 {
 	return (v + MIB - 1) / MIB;
@@ -234,11 +202,11 @@ static int check_header(const struct loader *ld, const char *path, struct image 
 	uint64_t setup_sects, syssize;
 	uint16_t version;
 
-	if (get16(h, HDR_BOOT_FLAG) != BOOT_FLAG)
+	if (le16_get(h + HDR_BOOT_FLAG) != BOOT_FLAG)
 		return fail(ld, -ENOEXEC, "%s: not a bzImage (no 0xAA55 boot flag)", path);
-	if (get32(h, HDR_MAGIC) != HDRS_MAGIC)
+	if (le32_get(h + HDR_MAGIC) != HDRS_MAGIC)
 		return fail(ld, -ENOEXEC, "%s: not a bzImage (no HdrS magic)", path);
-	version = get16(h, HDR_VERSION);
+	version = le16_get(h + HDR_VERSION);
 	if (version < PROTO_MIN)
 		return fail(ld, -ENOEXEC, "%s: boot protocol %u.%02u is too old (need 2.12)",
 			    path, version >> 8, version & 0xFF);
@@ -246,7 +214,7 @@ static int check_header(const struct loader *ld, const char *path, struct image 
 		return fail(ld, -ENOEXEC,
 			    "%s: boot protocol %u.%02u has no 64-bit entry point (need 2.12)",
 			    path, version >> 8, version & 0xFF);
-	if (!(get16(h, HDR_XLOADFLAGS) & XLF_KERNEL_64))
+	if (!(le16_get(h + HDR_XLOADFLAGS) & XLF_KERNEL_64))
 		return fail(ld, -ENOEXEC, "%s: kernel has no 64-bit entry point "
 			    "(XLF_KERNEL_64 not set)", path);
 	if (!(h[HDR_LOADFLAGS] & LOADED_HIGH))
@@ -261,7 +229,7 @@ static int check_header(const struct loader *ld, const char *path, struct image 
 
 	setup_sects = h[HDR_SETUP_SECTS] ? h[HDR_SETUP_SECTS] : 4;
 	img->setup_size = (setup_sects + 1) * SECTOR_SIZE;
-	syssize = get32(h, HDR_SYSSIZE);
+	syssize = le32_get(h + HDR_SYSSIZE);
 	if (syssize == 0)
 		return fail(ld, -ENOEXEC, "%s: bad bzImage (syssize is 0)", path);
 	k->load_size = syssize * 16;
@@ -281,9 +249,9 @@ static int check_header(const struct loader *ld, const char *path, struct image 
 static int place_kernel(const struct loader *ld, struct bzimage_kernel *k)
 {
 	const uint8_t *h = k->hdr;
-	uint64_t align = get32(h, HDR_KERNEL_ALIGNMENT);
-	uint64_t pref = get64(h, HDR_PREF_ADDRESS);
-	uint64_t init_size = get32(h, HDR_INIT_SIZE);
+	uint64_t align = le32_get(h + HDR_KERNEL_ALIGNMENT);
+	uint64_t pref = le64_get(h + HDR_PREF_ADDRESS);
+	uint64_t init_size = le32_get(h + HDR_INIT_SIZE);
 	uint64_t run, need;
 
 	if (!h[HDR_RELOCATABLE] || align == 0 || (align & (align - 1)) || align > GIB)
@@ -339,7 +307,7 @@ static int place_initrd(const struct loader *ld, const struct bzimage_kernel *k,
 			uint64_t size, uint64_t *gpa)
 {
 	uint64_t top = ld->low_end;
-	uint64_t max = (uint64_t)get32(k->hdr, HDR_INITRD_ADDR_MAX) + 1;
+	uint64_t max = (uint64_t)le32_get(k->hdr + HDR_INITRD_ADDR_MAX) + 1;
 
 	/* boot.rst, initrd_addr_max: a kernel that leaves it 0 means
 	 * 0x37FFFFFF. */
@@ -371,7 +339,7 @@ static int write_guest(const struct loader *ld, const char *what, uint64_t gpa,
 static int write_cmdline(const struct loader *ld, const struct bzimage_kernel *k,
 			 const char *cmdline)
 {
-	uint64_t max = get32(k->hdr, HDR_CMDLINE_SIZE);
+	uint64_t max = le32_get(k->hdr + HDR_CMDLINE_SIZE);
 	size_t len = cmdline ? strlen(cmdline) : 0;
 
 	/* cmdline_size excludes the terminating NUL (boot.rst). */
@@ -388,8 +356,8 @@ static int write_gdt(const struct loader *ld, struct bzimage_boot *out)
 {
 	uint8_t gdt[GDT_ENTRIES * 8] = { 0 };
 
-	set64(gdt, BZIMAGE_SEL_CS, GDT_CODE64);
-	set64(gdt, BZIMAGE_SEL_DS, GDT_DATA);
+	le64_put(gdt + BZIMAGE_SEL_CS, GDT_CODE64);
+	le64_put(gdt + BZIMAGE_SEL_DS, GDT_DATA);
 	out->gdt_base = LAYOUT_GDT_BASE;
 	out->gdt_limit = sizeof(gdt) - 1;
 	return write_guest(ld, "GDT", LAYOUT_GDT_BASE, gdt, sizeof(gdt));
@@ -407,14 +375,14 @@ static int write_page_tables(const struct loader *ld)
 	int rc;
 
 	/* PML4 and PDPT are adjacent pages in layout.h; so are the PDs. */
-	set64(top, 0, LAYOUT_PDPT | PTE_P | PTE_RW);
+	le64_put(top, LAYOUT_PDPT | PTE_P | PTE_RW);
 	for (i = 0; i < LAYOUT_PD_COUNT; i++)
-		set64(top, PAGE_SIZE + i * 8, (LAYOUT_PD + i * PAGE_SIZE) | PTE_P | PTE_RW);
+		le64_put(top + PAGE_SIZE + i * 8, (LAYOUT_PD + i * PAGE_SIZE) | PTE_P | PTE_RW);
 	pd = calloc(1, pd_bytes);
 	if (!pd)
 		return fail(ld, -ENOMEM, "out of memory for page tables");
 	for (i = 0; i < LAYOUT_PD_COUNT * PT_ENTRIES; i++)
-		set64(pd, i * 8, (i << 21) | PTE_P | PTE_RW | PTE_PS);
+		le64_put(pd + i * 8, (i << 21) | PTE_P | PTE_RW | PTE_PS);
 	rc = write_guest(ld, "page tables", LAYOUT_PML4, top, sizeof(top));
 	if (rc == 0)
 		rc = write_guest(ld, "page tables", LAYOUT_PD, pd, pd_bytes);
@@ -432,22 +400,22 @@ static int write_zero_page(const struct loader *ld, const struct bzimage_kernel 
 	memcpy(bp + HDR_START, k->hdr + HDR_START, k->hdr_end - HDR_START);
 	bp[HDR_TYPE_OF_LOADER] = LOADER_UNDEFINED;
 	bp[HDR_LOADFLAGS] |= CAN_USE_HEAP;
-	set16(bp, HDR_HEAP_END_PTR, HEAP_END);
-	set32(bp, HDR_CMD_LINE_PTR, (uint32_t)b->cmdline_gpa);
-	set32(bp, BP_EXT_CMD_LINE_PTR, (uint32_t)(b->cmdline_gpa >> 32));
-	set32(bp, HDR_RAMDISK_IMAGE, (uint32_t)b->initrd_gpa);
-	set32(bp, BP_EXT_RAMDISK_IMAGE, (uint32_t)(b->initrd_gpa >> 32));
-	set32(bp, HDR_RAMDISK_SIZE, (uint32_t)b->initrd_size);
-	set32(bp, BP_EXT_RAMDISK_SIZE, (uint32_t)(b->initrd_size >> 32));
-	set64(bp, HDR_SETUP_DATA, 0);
+	le16_put(bp + HDR_HEAP_END_PTR, HEAP_END);
+	le32_put(bp + HDR_CMD_LINE_PTR, (uint32_t)b->cmdline_gpa);
+	le32_put(bp + BP_EXT_CMD_LINE_PTR, (uint32_t)(b->cmdline_gpa >> 32));
+	le32_put(bp + HDR_RAMDISK_IMAGE, (uint32_t)b->initrd_gpa);
+	le32_put(bp + BP_EXT_RAMDISK_IMAGE, (uint32_t)(b->initrd_gpa >> 32));
+	le32_put(bp + HDR_RAMDISK_SIZE, (uint32_t)b->initrd_size);
+	le32_put(bp + BP_EXT_RAMDISK_SIZE, (uint32_t)(b->initrd_size >> 32));
+	le64_put(bp + HDR_SETUP_DATA, 0);
 
 	bp[BP_E820_ENTRIES] = (uint8_t)nmap;
 	for (i = 0; i < nmap; i++) {
 		size_t off = BP_E820_TABLE + (size_t)i * BP_E820_ENTRY_SIZE;
 
-		set64(bp, off, map[i].addr);
-		set64(bp, off + 8, map[i].size);
-		set32(bp, off + 16, map[i].type);
+		le64_put(bp + off, map[i].addr);
+		le64_put(bp + off + 8, map[i].size);
+		le32_put(bp + off + 16, map[i].type);
 	}
 	return write_guest(ld, "boot_params", LAYOUT_ZERO_PAGE, bp, sizeof(bp));
 }
@@ -545,7 +513,7 @@ int bzimage_boot64(const struct gmem *m, const struct bzimage_kernel *k,
 	rc = find_low_ram(&ld, map, nmap);
 	if (rc < 0)
 		return rc;
-	b.protocol = get16(k->hdr, HDR_VERSION);
+	b.protocol = le16_get(k->hdr + HDR_VERSION);
 	b.kernel_gpa = k->load_gpa;
 	b.kernel_size = k->load_size;
 	if (initrd_path) {

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "firmware/layout.h"
+#include "le.h"
 
 #define MPFP_SIZE	16	/* §4.1 floating pointer structure */
 #define MPCT_HDR_SIZE	44	/* §4.2 configuration table header */
@@ -52,14 +53,14 @@ static void put8(struct mpbuf *b, uint8_t v)
 
 static void put16(struct mpbuf *b, uint16_t v)
 {
-	put8(b, v & 0xFF);
-	put8(b, v >> 8);
+	le16_put(b->p + b->off, v);
+	b->off += 2;
 }
 
 static void put32(struct mpbuf *b, uint32_t v)
 {
-	put16(b, v & 0xFFFF);
-	put16(b, v >> 16);
+	le32_put(b->p + b->off, v);
+	b->off += 4;
 }
 
 static void put_str(struct mpbuf *b, const char *s, size_t width)

@@ -12,6 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "le.h"
+
 #define MB_HDR_FIELDS  8  /* magic .. entry_addr, 32 bytes */
 #define MB_MAX_SEGS    64 /* program headers that load something */
 #define MB_PHNUM_MAX   256
@@ -77,25 +79,6 @@ fail(struct mb_loader *ld, int rc, const char *fmt, ...)
 	return rc;
 }
 
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-	p[2] = (uint8_t)(v >> 16);
-	p[3] = (uint8_t)(v >> 24);
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	put32(p, (uint32_t)v);
-	put32(p + 4, (uint32_t)(v >> 32));
-}
-
 /* Read exactly len bytes at off; -EIO for a short file. */
 static int read_at(int fd, uint64_t off, void *buf, size_t len)
 {
@@ -143,9 +126,9 @@ static bool find_header(const uint8_t *buf, size_t len, struct mb_header *h)
 	size_t off;
 
 	for (off = 0; off + 12 <= len; off += 4) {
-		uint32_t magic = get32(buf + off);
-		uint32_t flags = get32(buf + off + 4);
-		uint32_t sum = get32(buf + off + 8);
+		uint32_t magic = le32_get(buf + off);
+		uint32_t flags = le32_get(buf + off + 4);
+		uint32_t sum = le32_get(buf + off + 8);
 
 		if (magic == MULTIBOOT_HEADER_MAGIC && (uint32_t)(magic + flags + sum) == 0) {
 			memset(h, 0, sizeof(*h));
@@ -200,11 +183,11 @@ static int read_header(struct mb_loader *ld, struct mb_header *h)
 	if (rc < 0)
 		return fail(ld, -ENOEXEC, "%s: the Multiboot header's address fields are cut off",
 			    ld->path);
-	h->header_addr = get32(f + 12);
-	h->load_addr = get32(f + 16);
-	h->load_end_addr = get32(f + 20);
-	h->bss_end_addr = get32(f + 24);
-	h->entry_addr = get32(f + 28);
+	h->header_addr = le32_get(f + 12);
+	h->load_addr = le32_get(f + 16);
+	h->load_end_addr = le32_get(f + 20);
+	h->bss_end_addr = le32_get(f + 24);
+	h->entry_addr = le32_get(f + 28);
 	return 0;
 }
 
@@ -511,13 +494,13 @@ static void write_module(uint8_t *p, uint64_t base, const struct mb_info_layout 
 {
 	uint8_t *e = p + l->mods;
 
-	put32(e, (uint32_t)out->mod_start);
-	put32(e + 4, (uint32_t)out->mod_end);
-	put32(e + 8, (uint32_t)(base + l->modstr));
-	put32(e + 12, 0);
+	le32_put(e, (uint32_t)out->mod_start);
+	le32_put(e + 4, (uint32_t)out->mod_end);
+	le32_put(e + 8, (uint32_t)(base + l->modstr));
+	le32_put(e + 12, 0);
 	memcpy(p + l->modstr, module, l->modstr_len);
-	put32(p + MULTIBOOT_INFO_OFF_MODS_COUNT, 1);
-	put32(p + MULTIBOOT_INFO_OFF_MODS_ADDR, (uint32_t)(base + l->mods));
+	le32_put(p + MULTIBOOT_INFO_OFF_MODS_COUNT, 1);
+	le32_put(p + MULTIBOOT_INFO_OFF_MODS_ADDR, (uint32_t)(base + l->mods));
 	out->mods_gpa = base + l->mods;
 }
 
@@ -545,25 +528,25 @@ static int write_info(struct mb_loader *ld, const struct e820_entry *map, int nm
 		return fail(ld, -ERANGE, "Multiboot information outside guest RAM");
 	memset(p, 0, (size_t)l.size);
 	mem_sizes(map, nmap, &lower, &upper);
-	put32(p + MULTIBOOT_INFO_OFF_MEM_LOWER, lower);
-	put32(p + MULTIBOOT_INFO_OFF_MEM_UPPER, upper);
+	le32_put(p + MULTIBOOT_INFO_OFF_MEM_LOWER, lower);
+	le32_put(p + MULTIBOOT_INFO_OFF_MEM_UPPER, upper);
 	/* §3.3: mmap_addr points at the first entry's size field; each entry
 	 * is followed by the next at size + 4 bytes. */
 	for (i = 0; i < nmap; i++) {
 		uint8_t *e = p + l.mmap + (size_t)i * MULTIBOOT_MMAP_ENTRY_SIZE;
 
-		put32(e, MULTIBOOT_MMAP_ENTRY_SIZE - 4);
-		put64(e + 4, map[i].addr);
-		put64(e + 12, map[i].size);
-		put32(e + 20, mmap_type(map[i].type));
+		le32_put(e, MULTIBOOT_MMAP_ENTRY_SIZE - 4);
+		le64_put(e + 4, map[i].addr);
+		le64_put(e + 12, map[i].size);
+		le32_put(e + 20, mmap_type(map[i].type));
 	}
-	put32(p + MULTIBOOT_INFO_OFF_MMAP_LENGTH, (uint32_t)nmap * MULTIBOOT_MMAP_ENTRY_SIZE);
-	put32(p + MULTIBOOT_INFO_OFF_MMAP_ADDR, (uint32_t)(base + l.mmap));
+	le32_put(p + MULTIBOOT_INFO_OFF_MMAP_LENGTH, (uint32_t)nmap * MULTIBOOT_MMAP_ENTRY_SIZE);
+	le32_put(p + MULTIBOOT_INFO_OFF_MMAP_ADDR, (uint32_t)(base + l.mmap));
 	memcpy(p + l.name, MULTIBOOT_LOADER_NAME, sizeof(MULTIBOOT_LOADER_NAME));
-	put32(p + MULTIBOOT_INFO_OFF_LOADER_NAME, (uint32_t)(base + l.name));
+	le32_put(p + MULTIBOOT_INFO_OFF_LOADER_NAME, (uint32_t)(base + l.name));
 	if (cmdline) {
 		memcpy(p + l.cmdline, cmdline, l.cmdline_len);
-		put32(p + MULTIBOOT_INFO_OFF_CMDLINE, (uint32_t)(base + l.cmdline));
+		le32_put(p + MULTIBOOT_INFO_OFF_CMDLINE, (uint32_t)(base + l.cmdline));
 		flags |= MULTIBOOT_INFO_CMDLINE;
 		out->cmdline_gpa = base + l.cmdline;
 	}
@@ -571,9 +554,9 @@ static int write_info(struct mb_loader *ld, const struct e820_entry *map, int nm
 		write_module(p, base, &l, module, out);
 		flags |= MULTIBOOT_INFO_MODS;
 	}
-	put32(p + MULTIBOOT_INFO_OFF_FLAGS, flags);
-	put64(p + l.gdt + 8, GDT_CODE32);
-	put64(p + l.gdt + 16, GDT_DATA32);
+	le32_put(p + MULTIBOOT_INFO_OFF_FLAGS, flags);
+	le64_put(p + l.gdt + 8, GDT_CODE32);
+	le64_put(p + l.gdt + 16, GDT_DATA32);
 	out->info_gpa = base;
 	out->info_size = l.size;
 	out->mmap_gpa = base + l.mmap;

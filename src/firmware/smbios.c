@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "firmware/layout.h"
+#include "le.h"
 
 #define SMBIOS_MAJOR  3
 #define SMBIOS_MINOR  0
@@ -61,24 +62,6 @@ struct sbuf {
 	size_t max_size; /* largest structure, strings included */
 };
 
-static void w16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
-
-static void w32(uint8_t *p, uint32_t v)
-{
-	w16(p, (uint16_t)v);
-	w16(p + 2, (uint16_t)(v >> 16));
-}
-
-static void w64(uint8_t *p, uint64_t v)
-{
-	w32(p, (uint32_t)v);
-	w32(p + 4, (uint32_t)(v >> 32));
-}
-
 static uint8_t checksum(const uint8_t *p, size_t len)
 {
 	uint8_t sum = 0;
@@ -106,7 +89,7 @@ static uint8_t *st_begin(struct sbuf *b, uint8_t type, uint8_t len, uint16_t *ha
 	memset(s, 0, len);
 	s[0] = type;
 	s[1] = len;
-	w16(s + 2, b->count);
+	le16_put(s + 2, b->count);
 	if (handle)
 		*handle = b->count;
 	b->cur = b->len;
@@ -169,11 +152,11 @@ static void put_bios(struct sbuf *b, const struct smbios_config *cfg)
 		return;
 	s[0x04] = st_string(b, def(cfg->bios_vendor, "BHYVE"));
 	s[0x05] = st_string(b, def(cfg->bios_version, "1.00"));
-	w16(s + 0x06, (uint16_t)(LAYOUT_BIOS_BASE >> 4)); /* starting segment */
+	le16_put(s + 0x06, (uint16_t)(LAYOUT_BIOS_BASE >> 4)); /* starting segment */
 	s[0x08] = st_string(b, def(cfg->bios_date, "01/01/2024"));
 	s[0x09] = 0; /* ROM size: 64 KiB */
 	/* §7.1.1 Table 7: ISA (bit 4) and PCI (bit 7) supported. */
-	w64(s + 0x0A, 1u << 4 | 1u << 7);
+	le64_put(s + 0x0A, 1u << 4 | 1u << 7);
 	/* §7.1.2: extension byte 1 bit 0 ACPI; byte 2 bit 4 "describes a
 	 * virtual machine". */
 	s[0x12] = cfg->acpi ? 0x01 : 0x00;
@@ -256,22 +239,22 @@ static void put_processor(struct sbuf *b, const struct smbios_config *cfg, unsig
 	s[0x05] = 0x03; /* central processor */
 	s[0x06] = 0x01; /* family: other (see Processor Family 2) */
 	s[0x07] = st_string(b, cfg->cpu_manufacturer);
-	w32(s + 0x08, cfg->cpu_signature); /* §7.5.3: CPUID.1 EAX, EDX */
-	w32(s + 0x0C, cfg->cpu_features);
-	s[0x18] = 0x41;		    /* socket populated, CPU enabled */
-	s[0x19] = 0x01;		    /* upgrade: other */
-	w16(s + 0x1A, HANDLE_NONE); /* no cache structures */
-	w16(s + 0x1C, HANDLE_NONE);
-	w16(s + 0x1E, HANDLE_NONE);
+	le32_put(s + 0x08, cfg->cpu_signature); /* §7.5.3: CPUID.1 EAX, EDX */
+	le32_put(s + 0x0C, cfg->cpu_features);
+	s[0x18] = 0x41;			 /* socket populated, CPU enabled */
+	s[0x19] = 0x01;			 /* upgrade: other */
+	le16_put(s + 0x1A, HANDLE_NONE); /* no cache structures */
+	le16_put(s + 0x1C, HANDLE_NONE);
+	le16_put(s + 0x1E, HANDLE_NONE);
 	/* §7.5.6-7.5.8: counts above 255 go to the "2" fields only. */
 	s[0x23] = cores > 255 ? 0xFF : (uint8_t)cores;
 	s[0x24] = s[0x23];
 	s[0x25] = threads > 255 ? 0xFF : (uint8_t)threads;
-	w16(s + 0x26, chars);
-	w16(s + 0x28, 0x01); /* Processor Family 2: other */
-	w16(s + 0x2A, (uint16_t)cores);
-	w16(s + 0x2C, (uint16_t)cores);
-	w16(s + 0x2E, (uint16_t)threads);
+	le16_put(s + 0x26, chars);
+	le16_put(s + 0x28, 0x01); /* Processor Family 2: other */
+	le16_put(s + 0x2A, (uint16_t)cores);
+	le16_put(s + 0x2C, (uint16_t)cores);
+	le16_put(s + 0x2E, (uint16_t)threads);
 	st_end(b);
 }
 
@@ -287,13 +270,13 @@ static void put_mem_array(struct sbuf *b, const struct smbios_config *cfg, uint1
 	s[0x06] = 0x03; /* error correction: none */
 	/* §7.17.4: capacity in KiB; 2 TiB and more in the extended field. */
 	if (kib < 0x80000000ULL) {
-		w32(s + 0x07, (uint32_t)kib);
+		le32_put(s + 0x07, (uint32_t)kib);
 	} else {
-		w32(s + 0x07, 0x80000000u);
-		w64(s + 0x0F, cfg->lowmem + cfg->highmem);
+		le32_put(s + 0x07, 0x80000000u);
+		le64_put(s + 0x0F, cfg->lowmem + cfg->highmem);
 	}
-	w16(s + 0x0B, HANDLE_NOT_PROVIDED); /* no error information */
-	w16(s + 0x0D, 1);		    /* one memory device */
+	le16_put(s + 0x0B, HANDLE_NOT_PROVIDED); /* no error information */
+	le16_put(s + 0x0D, 1);			 /* one memory device */
 	st_end(b);
 }
 
@@ -305,26 +288,26 @@ static void put_mem_device(struct sbuf *b, const struct smbios_config *cfg, uint
 
 	if (!s)
 		return;
-	w16(s + 0x04, array);
-	w16(s + 0x06, HANDLE_NOT_PROVIDED);
-	w16(s + 0x08, 64); /* total and data width, bits */
-	w16(s + 0x0A, 64);
+	le16_put(s + 0x04, array);
+	le16_put(s + 0x06, HANDLE_NOT_PROVIDED);
+	le16_put(s + 0x08, 64); /* total and data width, bits */
+	le16_put(s + 0x0A, 64);
 	/* §7.18.5: MiB (bit 15 clear) up to 0x7FFE; KiB (bit 15 set) for a
 	 * small size that is not whole MiB; 0x7FFF means the extended size
 	 * field (MiB) at 0x1C holds it. */
 	if (bytes % (1u << 20) && (bytes >> 10) < 0x8000)
-		w16(s + 0x0C, (uint16_t)(0x8000 | (bytes >> 10)));
+		le16_put(s + 0x0C, (uint16_t)(0x8000 | (bytes >> 10)));
 	else if (mib < 0x7FFF)
-		w16(s + 0x0C, (uint16_t)mib);
+		le16_put(s + 0x0C, (uint16_t)mib);
 	else {
-		w16(s + 0x0C, 0x7FFF);
-		w32(s + 0x1C, mib > 0x7FFFFFFF ? 0x7FFFFFFF : (uint32_t)mib);
+		le16_put(s + 0x0C, 0x7FFF);
+		le32_put(s + 0x1C, mib > 0x7FFFFFFF ? 0x7FFFFFFF : (uint32_t)mib);
 	}
 	s[0x0E] = 0x09; /* form factor: DIMM */
 	s[0x10] = st_string(b, "DIMM 0");
 	s[0x11] = st_string(b, "Bank 0");
-	s[0x12] = 0x07;		/* type: RAM */
-	w16(s + 0x13, 1u << 1); /* type detail: other */
+	s[0x12] = 0x07;		     /* type: RAM */
+	le16_put(s + 0x13, 1u << 1); /* type detail: other */
 	st_end(b);
 }
 
@@ -338,15 +321,15 @@ static void put_mem_mapped(struct sbuf *b, uint64_t start, uint64_t size, uint16
 	if (!s)
 		return;
 	if ((end >> 10) < 0xFFFFFFFFULL) {
-		w32(s + 0x04, (uint32_t)(start >> 10));
-		w32(s + 0x08, (uint32_t)(end >> 10));
+		le32_put(s + 0x04, (uint32_t)(start >> 10));
+		le32_put(s + 0x08, (uint32_t)(end >> 10));
 	} else {
-		w32(s + 0x04, 0xFFFFFFFFu);
-		w32(s + 0x08, 0xFFFFFFFFu);
-		w64(s + 0x0F, start);
-		w64(s + 0x17, end);
+		le32_put(s + 0x04, 0xFFFFFFFFu);
+		le32_put(s + 0x08, 0xFFFFFFFFu);
+		le64_put(s + 0x0F, start);
+		le64_put(s + 0x17, end);
 	}
-	w16(s + 0x0C, array);
+	le16_put(s + 0x0C, array);
 	s[0x0E] = 1; /* partition width */
 	st_end(b);
 }
@@ -383,11 +366,11 @@ static void put_ep32(uint8_t *e, const struct sbuf *b, uint32_t table)
 	e[0x05] = EP32_SIZE;
 	e[0x06] = SMBIOS_MAJOR;
 	e[0x07] = SMBIOS_MINOR;
-	w16(e + 0x08, (uint16_t)b->max_size);
+	le16_put(e + 0x08, (uint16_t)b->max_size);
 	memcpy(e + 0x10, "_DMI_", 5);
-	w16(e + 0x16, (uint16_t)b->len);
-	w32(e + 0x18, table);
-	w16(e + 0x1C, b->count);
+	le16_put(e + 0x16, (uint16_t)b->len);
+	le32_put(e + 0x18, table);
+	le16_put(e + 0x1C, b->count);
 	e[0x1E] = SMBIOS_MAJOR << 4 | SMBIOS_MINOR; /* BCD revision */
 	e[0x15] = checksum(e + EP32_IEPS_OFF, EP32_IEPS_SIZE);
 	e[0x04] = checksum(e, EP32_SIZE);
@@ -400,9 +383,9 @@ static void put_ep64(uint8_t *e, const struct sbuf *b, uint64_t table)
 	e[0x07] = SMBIOS_MAJOR;
 	e[0x08] = SMBIOS_MINOR;
 	e[0x09] = SMBIOS_DOCREV;
-	e[0x0A] = 0x01;			 /* entry point revision: 3.0 */
-	w32(e + 0x0C, (uint32_t)b->len); /* table maximum size */
-	w64(e + 0x10, table);
+	e[0x0A] = 0x01;			      /* entry point revision: 3.0 */
+	le32_put(e + 0x0C, (uint32_t)b->len); /* table maximum size */
+	le64_put(e + 0x10, table);
 	e[0x05] = checksum(e, EP64_SIZE);
 }
 

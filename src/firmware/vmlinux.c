@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "firmware/layout.h"
+#include "le.h"
 
 /* ELF64 header (gABI, "ELF Header"). */
 #define EHDR_SIZE		64
@@ -140,39 +141,6 @@ static int fail(const struct loader *ld, int rc, const char *fmt, ...)
 	return rc;
 }
 
-static uint16_t get16(const uint8_t *p, size_t off)
-{
-	return (uint16_t)(p[off] | p[off + 1] << 8);
-}
-
-static uint32_t get32(const uint8_t *p, size_t off)
-{
-	return get16(p, off) | (uint32_t)get16(p, off + 2) << 16;
-}
-
-static uint64_t get64(const uint8_t *p, size_t off)
-{
-	return get32(p, off) | (uint64_t)get32(p, off + 4) << 32;
-}
-
-static void set16(uint8_t *p, size_t off, uint16_t v)
-{
-	p[off] = v & 0xFF;
-	p[off + 1] = v >> 8;
-}
-
-static void set32(uint8_t *p, size_t off, uint32_t v)
-{
-	set16(p, off, v & 0xFFFF);
-	set16(p, off + 2, v >> 16);
-}
-
-static void set64(uint8_t *p, size_t off, uint64_t v)
-{
-	set32(p, off, (uint32_t)v);
-	set32(p, off + 4, (uint32_t)(v >> 32));
-}
-
 /* Read exactly len bytes at off; 0, -errno, or -EIO on a short file. */
 static int read_at(int fd, uint64_t off, void *buf, size_t len)
 {
@@ -239,7 +207,7 @@ int vmlinux_probe(const char *path)
  * executable for x86-64, with program headers of the ELF64 size. */
 static int check_ehdr(const struct loader *ld, const uint8_t *e, struct elf_image *img)
 {
-	unsigned phentsize = get16(e, E_PHENTSIZE);
+	unsigned phentsize = le16_get(e + E_PHENTSIZE);
 	uint64_t table;
 
 	if (memcmp(e, "\177ELF", 4) != 0)
@@ -250,18 +218,18 @@ static int check_ehdr(const struct loader *ld, const uint8_t *e, struct elf_imag
 	if (e[EI_DATA] != ELFDATA2LSB || e[EI_VERSION] != EV_CURRENT)
 		return fail(ld, -ENOEXEC, "%s: not a little-endian ELF version 1 file",
 			    ld->path);
-	if (get16(e, E_MACHINE) != EM_X86_64)
+	if (le16_get(e + E_MACHINE) != EM_X86_64)
 		return fail(ld, -ENOEXEC, "%s: ELF machine %u, not x86-64 (62)", ld->path,
-			    get16(e, E_MACHINE));
-	if (get16(e, E_TYPE) != ET_EXEC)
+			    le16_get(e + E_MACHINE));
+	if (le16_get(e + E_TYPE) != ET_EXEC)
 		return fail(ld, -ENOEXEC, "%s: ELF type %u, not an executable (2)", ld->path,
-			    get16(e, E_TYPE));
-	if (get16(e, E_EHSIZE) < EHDR_SIZE || phentsize != PHDR_SIZE)
+			    le16_get(e + E_TYPE));
+	if (le16_get(e + E_EHSIZE) < EHDR_SIZE || phentsize != PHDR_SIZE)
 		return fail(ld, -ENOEXEC, "%s: bad ELF64 header or program header size",
 			    ld->path);
-	img->entry = get64(e, E_ENTRY);
-	img->phoff = get64(e, E_PHOFF);
-	img->phnum = get16(e, E_PHNUM);
+	img->entry = le64_get(e + E_ENTRY);
+	img->phoff = le64_get(e + E_PHOFF);
+	img->phnum = le16_get(e + E_PHNUM);
 	if (img->phnum == 0)
 		return fail(ld, -ENOEXEC, "%s: no program headers", ld->path);
 	if (img->phnum > VMLINUX_MAX_PHDRS || img->phnum == PN_XNUM)
@@ -288,14 +256,14 @@ static int read_phdrs(const struct loader *ld, int fd, struct elf_image *img)
 		const uint8_t *p = tab + (size_t)i * PHDR_SIZE;
 		struct segment *s = &img->seg[img->nseg];
 
-		if (get32(p, P_TYPE) != PT_LOAD || get64(p, P_MEMSZ) == 0)
+		if (le32_get(p + P_TYPE) != PT_LOAD || le64_get(p + P_MEMSZ) == 0)
 			continue;
 		s->index = (int)i;
-		s->offset = get64(p, P_OFFSET);
-		s->vaddr = get64(p, P_VADDR);
-		s->paddr = get64(p, P_PADDR);
-		s->filesz = get64(p, P_FILESZ);
-		s->memsz = get64(p, P_MEMSZ);
+		s->offset = le64_get(p + P_OFFSET);
+		s->vaddr = le64_get(p + P_VADDR);
+		s->paddr = le64_get(p + P_PADDR);
+		s->filesz = le64_get(p + P_FILESZ);
+		s->memsz = le64_get(p + P_MEMSZ);
 		img->nseg++;
 	}
 	if (img->nseg == 0)
@@ -434,19 +402,19 @@ static void fill_header(struct bzimage_kernel *k, const struct elf_image *img)
 	k->load_size = hi - lo;
 	k->end_gpa = (hi + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
 	k->hdr_end = HDR_END_2_12;
-	set16(h, HDR_BOOT_FLAG, BOOT_FLAG);
+	le16_put(h + HDR_BOOT_FLAG, BOOT_FLAG);
 	h[HDR_JUMP] = 0xEB;
 	h[HDR_JUMP + 1] = HDR_END_2_12 - (HDR_JUMP + 2);
-	set32(h, HDR_MAGIC, HDRS_MAGIC);
-	set16(h, HDR_VERSION, PROTO_2_12);
+	le32_put(h + HDR_MAGIC, HDRS_MAGIC);
+	le16_put(h + HDR_VERSION, PROTO_2_12);
 	h[HDR_LOADFLAGS] = LOADED_HIGH;
-	set32(h, HDR_INITRD_ADDR_MAX, INITRD_ADDR_MAX);
-	set32(h, HDR_KERNEL_ALIGNMENT, KERNEL_ALIGNMENT);
-	set16(h, HDR_XLOADFLAGS, XLF_KERNEL_64);
-	set32(h, HDR_CMDLINE_SIZE, CMDLINE_SIZE);
+	le32_put(h + HDR_INITRD_ADDR_MAX, INITRD_ADDR_MAX);
+	le32_put(h + HDR_KERNEL_ALIGNMENT, KERNEL_ALIGNMENT);
+	le16_put(h + HDR_XLOADFLAGS, XLF_KERNEL_64);
+	le32_put(h + HDR_CMDLINE_SIZE, CMDLINE_SIZE);
 	/* Below 4 GiB (check_segment), so both fit their fields. */
-	set64(h, HDR_PREF_ADDRESS, lo);
-	set32(h, HDR_INIT_SIZE, (uint32_t)(hi - lo));
+	le64_put(h + HDR_PREF_ADDRESS, lo);
+	le32_put(h + HDR_INIT_SIZE, (uint32_t)(hi - lo));
 }
 
 static int parse(const struct loader *ld, int fd, struct elf_image *img, uint64_t *entry)

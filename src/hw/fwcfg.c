@@ -15,6 +15,7 @@
 #include "config.h"
 #include "gmem.h"
 #include "inout.h"
+#include "le.h"
 #include "log.h"
 
 #define SEL_ARCH	0x8000 /* "Bit15 ... architecture specific" */
@@ -49,14 +50,6 @@ struct item {
 	const uint8_t *data;
 	uint32_t len;
 };
-
-static void put_le(uint8_t *p, uint64_t v, int n)
-{
-	int i;
-
-	for (i = 0; i < n; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
 
 static void put_be(uint8_t *p, uint64_t v, int n)
 {
@@ -109,10 +102,10 @@ struct fwcfg *fwcfg_new(const struct fwcfg_config *cfg)
 	f->cfg = *cfg;
 	pthread_mutex_init(&f->lock, NULL);
 	memcpy(f->sig, "QEMU", 4);
-	put_le(f->id, ID_TRADITIONAL | (cfg->gmem ? ID_DMA : 0), 4);
-	put_le(f->ram, cfg->ram_size, 8);
-	put_le(f->ncpus, cfg->ncpus, 2);
-	put_le(f->max_cpus, cfg->max_cpus, 2);
+	le32_put(f->id, ID_TRADITIONAL | (cfg->gmem ? ID_DMA : 0));
+	le64_put(f->ram, cfg->ram_size);
+	le16_put(f->ncpus, cfg->ncpus);
+	le16_put(f->max_cpus, cfg->max_cpus);
 	if (build_dir(f) < 0) {
 		fwcfg_free(f);
 		return NULL;
@@ -466,12 +459,9 @@ static int ctl_io(struct fwcfg *f, bool in, uint16_t port, int bytes, uint32_t *
 static int dma_io(struct fwcfg *f, bool in, unsigned off, int bytes, uint32_t *val)
 {
 	uint32_t v;
-	int i;
 
 	if (in) {
-		*val = 0;
-		for (i = 0; i < bytes; i++)
-			*val |= (uint32_t)dma_signature[off + (unsigned)i] << (8 * i);
+		*val = (uint32_t)le_get(dma_signature + off, (unsigned)bytes);
 		return 0;
 	}
 	if (bytes != 4 || !f->cfg.gmem)

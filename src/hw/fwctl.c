@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "inout.h"
+#include "le.h"
 #include "log.h"
 
 #define HDR_REQ_WORDS  3 /* size, operation, transaction ID */
@@ -106,14 +107,6 @@ int fwctl_add(struct fwctl *c, const char *name, const void *data, size_t len)
 	return 0;
 }
 
-static void put_le(uint8_t *p, uint64_t v, int n)
-{
-	int i;
-
-	for (i = 0; i < n; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
 static void reset_request(struct fwctl *c)
 {
 	c->req_words = 0;
@@ -151,7 +144,7 @@ static void answer(struct fwctl *c)
 	else if (!(v = lookup(c)))
 		err = FWCTL_ENOENT;
 	if (v) {
-		put_le(c->resp, v->len, LEN_BYTES);
+		le64_put(c->resp, v->len);
 		c->resp_len = LEN_BYTES;
 		if (c->req_op == FWCTL_OP_GET) {
 			memcpy(c->resp + LEN_BYTES, v->data, v->len);

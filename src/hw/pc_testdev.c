@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "inout.h"
+#include "le.h"
 #include "log.h"
 #include "mmio.h"
 
@@ -62,17 +63,11 @@ int pc_testdev_exit_status(uint32_t value)
 static void reg_access(struct pc_testdev *d, uint8_t *reg, unsigned off, bool in, int bytes,
 		       uint32_t *val)
 {
-	int i;
-
 	pthread_mutex_lock(&d->lock);
-	if (in) {
-		*val = 0;
-		for (i = 0; i < bytes; i++)
-			*val |= (uint32_t)reg[off + (unsigned)i] << (8 * i);
-	} else {
-		for (i = 0; i < bytes; i++)
-			reg[off + (unsigned)i] = (uint8_t)(*val >> (8 * i));
-	}
+	if (in)
+		*val = (uint32_t)le_get(reg + off, (unsigned)bytes);
+	else
+		le_put(reg + off, *val, (unsigned)bytes);
 	pthread_mutex_unlock(&d->lock);
 }
 
@@ -157,19 +152,10 @@ int pc_testdev_mmio(void *arg, int vcpu, bool write, uint64_t gpa, int bytes, ui
 	if (off >= PC_TESTDEV_IOMEM_SIZE || (uint64_t)bytes > PC_TESTDEV_IOMEM_SIZE - off)
 		return -1;
 	pthread_mutex_lock(&d->lock);
-	if (write) {
-		uint64_t v = *val;
-		int i;
-
-		for (i = 0; i < bytes; i++)
-			d->iomem[off + (uint64_t)i] = (uint8_t)(v >> (8 * i));
-	} else {
-		int i;
-
-		*val = 0;
-		for (i = 0; i < bytes; i++)
-			*val |= (uint64_t)d->iomem[off + (uint64_t)i] << (8 * i);
-	}
+	if (write)
+		le_put(d->iomem + off, *val, (unsigned)bytes);
+	else
+		*val = le_get(d->iomem + off, (unsigned)bytes);
 	pthread_mutex_unlock(&d->lock);
 	return 0;
 }

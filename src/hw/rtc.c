@@ -29,6 +29,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "le.h"
+
 #define CMOS_SIZE 128
 #define NS_PER_SEC 1000000000LL
 /* UIP rises this long before each update (data sheet tBUC, 32.768 kHz). */
@@ -429,14 +431,6 @@ int rtc_inout(void *arg, int vcpu, bool in, uint16_t port, int bytes, uint32_t *
 	return 0;
 }
 
-static void put_le(uint8_t *p, uint64_t v, int n)
-{
-	int i;
-
-	for (i = 0; i < n; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
 static uint64_t cap(uint64_t v, uint64_t max)
 {
 	return v > max ? max : v;
@@ -446,15 +440,15 @@ static void set_memory_bytes(struct rtc *r)
 {
 	uint64_t low = r->cfg.lowmem, ext = 0, above16 = 0;
 
-	put_le(&r->cmos[CMOS_BASE_MEM], 640, 2);
+	le16_put(&r->cmos[CMOS_BASE_MEM], 640);
 	if (low > MIB)
 		ext = cap((low - MIB) / KIB, 0xffff);
-	put_le(&r->cmos[CMOS_EXT_MEM], ext, 2);
-	put_le(&r->cmos[CMOS_EXT_MEM2], ext, 2);
+	le16_put(&r->cmos[CMOS_EXT_MEM], ext);
+	le16_put(&r->cmos[CMOS_EXT_MEM2], ext);
 	if (low > 16 * MIB)
 		above16 = cap((low - 16 * MIB) / (64 * KIB), 0xffff);
-	put_le(&r->cmos[CMOS_MEM_ABOVE_16M], above16, 2);
-	put_le(&r->cmos[CMOS_MEM_ABOVE_4G], cap(r->cfg.highmem / (64 * KIB), 0xffffff), 3);
+	le16_put(&r->cmos[CMOS_MEM_ABOVE_16M], above16);
+	le_put(&r->cmos[CMOS_MEM_ABOVE_4G], cap(r->cfg.highmem / (64 * KIB), 0xffffff), 3);
 }
 
 struct rtc *rtc_new(const struct rtc_config *cfg)

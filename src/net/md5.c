@@ -3,6 +3,7 @@
  * bit length. */
 #include <string.h>
 
+#include "le.h"
 #include "net/md5.h"
 
 /* §3.4: T[i] = floor(2^32 * |sin(i + 1)|), precomputed. */
@@ -32,11 +33,6 @@ static uint32_t rotl(uint32_t x, unsigned n)
 	return (x << n) | (x >> (32 - n));
 }
 
-static uint32_t load_le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
 /* The auxiliary function of step i and the message word it takes. */
 static uint32_t round_fn(unsigned i, uint32_t b, uint32_t c, uint32_t d, unsigned *k)
 {
@@ -62,7 +58,7 @@ static void md5_block(uint32_t st[4], const uint8_t *blk)
 	unsigned i, k;
 
 	for (i = 0; i < 16; i++)
-		x[i] = load_le32(blk + 4 * i);
+		x[i] = le32_get(blk + 4 * i);
 	for (i = 0; i < 64; i++) {
 		uint32_t f = round_fn(i, b, c, d, &k);
 		uint32_t t = d;
@@ -120,11 +116,10 @@ void md5_final(struct md5_ctx *c, uint8_t digest[MD5_DIGEST_LEN])
 	md5_update(c, &pad, 1);
 	while (c->fill != 56)
 		md5_update(c, &zero, 1);
-	for (i = 0; i < 8; i++)
-		len[i] = (uint8_t)(bits >> (8 * i));
+	le64_put(len, bits);
 	md5_update(c, len, sizeof(len));
-	for (i = 0; i < 16; i++)
-		digest[i] = (uint8_t)(c->state[i / 4] >> (8 * (i % 4)));
+	for (i = 0; i < 4; i++)
+		le32_put(digest + 4 * i, c->state[i]);
 }
 
 void md5_digest(const void *data, size_t len, uint8_t digest[MD5_DIGEST_LEN])

@@ -28,6 +28,7 @@
 
 #include "config.h"
 #include "gmem.h"
+#include "le.h"
 #include "log.h"
 #include "net/netbe.h"
 #include "pci/pci_e1000.h"
@@ -403,27 +404,6 @@ static void put_be32(uint8_t *p, uint32_t v)
 	put_be16(p + 2, (uint16_t)v);
 }
 
-static uint16_t get_le16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
-
-static uint32_t get_le32(const uint8_t *p)
-{
-	return (uint32_t)get_le16(p) | (uint32_t)get_le16(p + 2) << 16;
-}
-
-static uint64_t get_le64(const uint8_t *p)
-{
-	return (uint64_t)get_le32(p) | (uint64_t)get_le32(p + 4) << 32;
-}
-
-static void put_le16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
-
 static uint32_t reg(const struct e1000 *sc, uint32_t off)
 {
 	return sc->regs[off / 4];
@@ -541,7 +521,7 @@ void e1000_eeprom_image(const uint8_t mac[6], uint16_t out[E1000_EEPROM_WORDS])
 
 	memset(out, 0, E1000_EEPROM_WORDS * sizeof(out[0]));
 	for (i = 0; i < 3; i++)
-		out[EE_MAC0 + i] = (uint16_t)(mac[2 * i] | mac[2 * i + 1] << 8);
+		out[EE_MAC0 + i] = le16_get(mac + 2 * i);
 	out[EE_SUBSYS] = SUBSYS_ID;
 	out[EE_SUBVEN] = INTEL_VENDOR;
 	out[EE_DEVID] = DEV_82545EM_C;
@@ -775,9 +755,11 @@ static bool ra_match(const struct e1000 *sc, const uint8_t *dst)
 	int i;
 
 	for (i = 0; i < N_RA; i++) {
-		uint32_t lo = reg(sc, R_RAL0 + 8 * i), hi = reg(sc, R_RAH0 + 8 * i);
-		uint8_t a[6] = { (uint8_t)lo,	      (uint8_t)(lo >> 8), (uint8_t)(lo >> 16),
-				 (uint8_t)(lo >> 24), (uint8_t)hi,	  (uint8_t)(hi >> 8) };
+		uint32_t hi = reg(sc, R_RAH0 + 8 * i);
+		uint8_t a[6];
+
+		le32_put(a, reg(sc, R_RAL0 + 8 * i));
+		le16_put(a + 4, (uint16_t)hi);
 
 		/* Address select 00: destination address (RAH.AS). */
 		if ((hi & RAH_AV) && ((hi >> 16) & 3) == 0 && memcmp(a, dst, 6) == 0)
@@ -831,7 +813,7 @@ static bool rx_filter(const struct e1000 *sc, const uint8_t *f, uint32_t len)
  * NEEDS_CSUM); false if its offsets do not fit the frame. */
 static bool rx_complete_csum(uint8_t *f, uint32_t len, const uint8_t *hdr)
 {
-	uint32_t start = get_le16(hdr + 6), off = get_le16(hdr + 8);
+	uint32_t start = le16_get(hdr + 6), off = le16_get(hdr + 8);
 	uint16_t v;
 
 	if (start >= len || off > len - start || len - start - off < 2)
@@ -909,10 +891,7 @@ static uint32_t rx_shape(struct e1000 *sc, uint8_t *f, uint32_t flen, bool *vp, 
 	}
 	if (!(reg(sc, R_RCTL) & RCTL_SECRC)) {
 		crc = crc32_eth(f, flen);
-		f[flen] = (uint8_t)crc;
-		f[flen + 1] = (uint8_t)(crc >> 8);
-		f[flen + 2] = (uint8_t)(crc >> 16);
-		f[flen + 3] = (uint8_t)(crc >> 24);
+		le32_put(f + flen, crc);
 		flen += CRC_LEN;
 	}
 	return flen;
@@ -923,11 +902,11 @@ static void rx_desc_done(struct e1000 *sc, uint64_t da, uint32_t len, uint8_t st
 {
 	uint8_t wb[8];
 
-	put_le16(wb, (uint16_t)len);
-	put_le16(wb + 2, 0); /* packet checksum: not computed (IXSM) */
+	le16_put(wb, (uint16_t)len);
+	le16_put(wb + 2, 0); /* packet checksum: not computed (IXSM) */
 	wb[4] = status;
 	wb[5] = errors;
-	put_le16(wb + 6, tci);
+	le16_put(wb + 6, tci);
 	/* The buffer before the status that hands it back (DD). */
 	__atomic_thread_fence(__ATOMIC_RELEASE);
 	gmem_write(sc->gm, da + 8, wb, sizeof(wb));
@@ -978,7 +957,7 @@ static int rx_deliver(struct e1000 *sc, bool *delivered)
 		if (off + n == len)
 			status |= RXD_STAT_EOP;
 		gmem_read(sc->gm, da, d, sizeof(d)); /* inside the checked ring */
-		if (gmem_write(sc->gm, get_le64(d), f + off, n) < 0) {
+		if (gmem_write(sc->gm, le64_get(d), f + off, n) < 0) {
 			sc->st.rx_dma_errors++;
 			err = RXD_ERR_RXE;
 		}
@@ -1292,7 +1271,7 @@ static void tx_finish(struct e1000 *sc, const uint8_t *d, bool ext)
 	struct tx_pkt p = sc->pkt;
 	uint8_t cmd = d[11];
 	bool vle = (cmd & TXD_CMD_VLE) && sc->tx_vme;
-	uint16_t tci = get_le16(d + 14);
+	uint16_t tci = le16_get(d + 14);
 
 	memset(&sc->pkt, 0, sizeof(sc->pkt));
 	if (p.bad || p.len == 0) {
@@ -1314,7 +1293,7 @@ static void tx_finish(struct e1000 *sc, const uint8_t *d, bool ext)
 static void tx_data(struct e1000 *sc, const uint8_t *d, bool ext)
 {
 	struct tx_pkt *p = &sc->pkt;
-	uint32_t blen = ext ? get_le32(d + 8) & 0xfffff : get_le16(d + 8);
+	uint32_t blen = ext ? le32_get(d + 8) & 0xfffff : le16_get(d + 8);
 
 	if (!p->started) {
 		p->started = true;
@@ -1323,7 +1302,7 @@ static void tx_data(struct e1000 *sc, const uint8_t *d, bool ext)
 	}
 	if (!p->bad && blen) {
 		if (blen > TX_BUF_MAX - p->len ||
-		    gmem_read(sc->gm, get_le64(d), sc->txbuf + p->len, blen) < 0)
+		    gmem_read(sc->gm, le64_get(d), sc->txbuf + p->len, blen) < 0)
 			p->bad = true;
 		else
 			p->len += blen;
@@ -1338,14 +1317,14 @@ static void tx_context(struct e1000 *sc, const uint8_t *d)
 
 	c->ipcss = d[0];
 	c->ipcso = d[1];
-	c->ipcse = get_le16(d + 2);
+	c->ipcse = le16_get(d + 2);
 	c->tucss = d[4];
 	c->tucso = d[5];
-	c->tucse = get_le16(d + 6);
-	c->paylen = get_le32(d + 8) & 0xfffff;
+	c->tucse = le16_get(d + 6);
+	c->paylen = le32_get(d + 8) & 0xfffff;
 	c->tucmd = d[11];
 	c->hdrlen = d[13];
-	c->mss = get_le16(d + 14);
+	c->mss = le16_get(d + 14);
 }
 
 /* One descriptor; true when it asks for a status write-back (RS). */

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "le.h"
 #include "log.h"
 #include "pci/pci_priv.h"
 
@@ -198,13 +199,9 @@ int pci_emul_add_msixcap(struct pci_devinst *pi, int nvec, int bar)
 	}
 	memset(c, 0, sizeof(c));
 	c[0] = PCI_CAP_MSIX;
-	c[2] = (uint8_t)((nvec - 1) & 0xff);
-	c[3] = (uint8_t)((nvec - 1) >> 8);
+	le16_put(c + 2, (uint16_t)(nvec - 1));
 	c[4] = (uint8_t)bar; /* table at offset 0 */
-	c[8] = (uint8_t)(table_space | (uint64_t)bar);
-	c[9] = (uint8_t)(table_space >> 8);
-	c[10] = (uint8_t)(table_space >> 16);
-	c[11] = (uint8_t)(table_space >> 24);
+	le32_put(c + 8, (uint32_t)(table_space | (uint64_t)bar));
 	off = pci_add_capability(pi, c, MSIX_CAP_LEN);
 	if (off < 0) {
 		pci_msix_free(pi);

@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "le.h"
 #include "pci/pci.h"
 #include "pci/pci_emul.h"
 
@@ -153,20 +154,12 @@ struct pci {
 /* Little-endian fields of configuration bytes (n is 1 to 4). */
 static inline uint32_t pci_cfg_get(const uint8_t *a, int off, int n)
 {
-	uint32_t v = 0;
-	int i;
-
-	for (i = 0; i < n; i++)
-		v |= (uint32_t)a[off + i] << (8 * i);
-	return v;
+	return (uint32_t)le_get(a + off, (unsigned)n);
 }
 
 static inline void pci_cfg_put(uint8_t *a, int off, int n, uint32_t v)
 {
-	int i;
-
-	for (i = 0; i < n; i++)
-		a[off + i] = (uint8_t)(v >> (8 * i));
+	le_put(a + off, v, (unsigned)n);
 }
 
 /* pci_bar.c (cfg_lock held, or start-up) */

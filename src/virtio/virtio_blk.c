@@ -16,6 +16,7 @@
 
 #include "block/blockif.h"
 #include "config.h"
+#include "le.h"
 #include "log.h"
 #include "pci/pci_emul.h"
 #include "virtio/virtio_blk.h"
@@ -66,24 +67,6 @@ struct blk_hdr {
 	uint32_t reserved;
 	uint64_t sector;
 };
-
-static void put_le(uint8_t *b, int off, int n, uint64_t v)
-{
-	int i;
-
-	for (i = 0; i < n; i++)
-		b[off + i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint64_t get_le(const uint8_t *b, int n)
-{
-	uint64_t v = 0;
-	int i;
-
-	for (i = 0; i < n; i++)
-		v |= (uint64_t)b[i] << (8 * i);
-	return v;
-}
 
 /* ---- Completion ---- */
 
@@ -202,9 +185,9 @@ static uint8_t setup_delete(struct vblk *sc, const struct vq_chain *c, uint32_t 
 	if (c->nread - HDR_SIZE != DISCARD_SEG_SIZE)
 		return VIRTIO_BLK_S_IOERR;
 	vq_chain_read(c, HDR_SIZE, seg, DISCARD_SEG_SIZE);
-	sector = get_le(seg, 8);
-	nsect = (uint32_t)get_le(seg + 8, 4);
-	flags = (uint32_t)get_le(seg + 12, 4);
+	sector = le64_get(seg);
+	nsect = le32_get(seg + 8);
+	flags = le32_get(seg + 12);
 	/* Unknown flags, or unmap on a discard, are not ours to guess at. */
 	if ((flags & ~DISCARD_F_UNMAP) || (!zero && flags))
 		return VIRTIO_BLK_S_UNSUPP;
@@ -266,8 +249,8 @@ static void start_request(struct vblk *sc, struct vblk_req *r, const struct vq_c
 		return;
 	}
 	vq_chain_read(c, 0, raw, HDR_SIZE);
-	h.type = (uint32_t)get_le(raw, 4);
-	h.sector = get_le(raw + 8, 8);
+	h.type = le32_get(raw);
+	h.sector = le64_get(raw + 8);
 	switch (h.type) {
 	case VIRTIO_BLK_T_IN:
 	case VIRTIO_BLK_T_OUT:
@@ -363,18 +346,18 @@ static void build_config(struct vblk *sc)
 	uint8_t *b = sc->cfg;
 
 	memset(b, 0, VBLK_CFG_SIZE);
-	put_le(b, 0, 8, sc->capacity);
-	put_le(b, 8, 4, SIZE_MAX_BYTES);
-	put_le(b, 12, 4, SEG_MAX);
-	put_le(b, 20, 4, ls);
+	le64_put(b, sc->capacity);
+	le32_put(b + 8, SIZE_MAX_BYTES);
+	le32_put(b + 12, SEG_MAX);
+	le32_put(b + 20, ls);
 	b[24] = (uint8_t)__builtin_ctz(ps / ls); /* physical_block_exp */
-	put_le(b, 26, 2, 1);			 /* min_io_size, in blocks */
-	put_le(b, 34, 2, 1);			 /* num_queues */
-	put_le(b, 36, 4, MAX_DELETE_SECT);	 /* max_discard_sectors */
-	put_le(b, 40, 4, 1);			 /* max_discard_seg */
-	put_le(b, 44, 4, ls / SECTOR);		 /* discard_sector_alignment */
-	put_le(b, 48, 4, MAX_DELETE_SECT);	 /* max_write_zeroes_sectors */
-	put_le(b, 52, 4, 1);			 /* max_write_zeroes_seg */
+	le16_put(b + 26, 1);			 /* min_io_size, in blocks */
+	le16_put(b + 34, 1);			 /* num_queues */
+	le32_put(b + 36, MAX_DELETE_SECT);	 /* max_discard_sectors */
+	le32_put(b + 40, 1);			 /* max_discard_seg */
+	le32_put(b + 44, ls / SECTOR);		 /* discard_sector_alignment */
+	le32_put(b + 48, MAX_DELETE_SECT);	 /* max_write_zeroes_sectors */
+	le32_put(b + 52, 1);			 /* max_write_zeroes_seg */
 	b[56] = 1;				 /* write_zeroes_may_unmap */
 }
 
@@ -467,7 +450,7 @@ static uint32_t pci_vblk_cfgread(void *dev, uint32_t off, int size)
 {
 	struct vblk *sc = dev;
 
-	return (uint32_t)get_le(sc->cfg + off, size);
+	return (uint32_t)le_get(sc->cfg + off, (unsigned)size);
 }
 
 static const struct virtio_dev_ops vblk_ops_template = {

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "le.h"
 #include "log.h"
 #include "mevent.h"
 #include "pci/pci_emul.h"
@@ -91,33 +92,15 @@ static bool vcon_stdio_busy;
 
 /* ---- Pieces the unit tests drive ---- */
 
-static uint32_t get_le(const uint8_t *b, int n)
-{
-	uint32_t v = 0;
-	int i;
-
-	for (i = 0; i < n; i++)
-		v |= (uint32_t)b[i] << (8 * i);
-	return v;
-}
-
-static void put_le(uint8_t *b, int n, uint32_t v)
-{
-	int i;
-
-	for (i = 0; i < n; i++)
-		b[i] = (uint8_t)(v >> (8 * i));
-}
-
 int vcon_ctrl_parse(const struct vq_chain *c, struct vcon_ctrl *m)
 {
 	uint8_t h[VCON_CTRL_HDR];
 
 	if (vq_chain_read(c, 0, h, sizeof(h)) != sizeof(h))
 		return -EINVAL;
-	m->id = get_le(h, 4);
-	m->event = (uint16_t)get_le(h + 4, 2);
-	m->value = (uint16_t)get_le(h + 6, 2);
+	m->id = le32_get(h);
+	m->event = le16_get(h + 4);
+	m->value = le16_get(h + 6);
 	return 0;
 }
 
@@ -128,9 +111,9 @@ size_t vcon_ctrl_build(uint8_t *buf, size_t cap, uint32_t id, uint16_t event, ui
 
 	if (cap < VCON_CTRL_HDR || nl > cap - VCON_CTRL_HDR)
 		return 0;
-	put_le(buf, 4, id);
-	put_le(buf + 4, 2, event);
-	put_le(buf + 6, 2, value);
+	le32_put(buf, id);
+	le16_put(buf + 4, event);
+	le16_put(buf + 6, value);
 	if (nl)
 		memcpy(buf + VCON_CTRL_HDR, name, nl);
 	return VCON_CTRL_HDR + nl;
@@ -750,8 +733,8 @@ static uint32_t vcon_cfgread(void *dev, uint32_t off, int size)
 	struct vcon *sc = dev;
 	uint8_t b[VCON_CFG_SIZE] = { 0 };
 
-	put_le(b + VCON_CFG_MAXPORTS, 4, (uint32_t)sc->nports);
-	return get_le(b + off, size);
+	le32_put(b + VCON_CFG_MAXPORTS, (uint32_t)sc->nports);
+	return (uint32_t)le_get(b + off, (unsigned)size);
 }
 
 static const struct virtio_dev_ops vcon_ops_template = {

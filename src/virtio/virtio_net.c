@@ -34,6 +34,7 @@
 #include <sys/uio.h>
 
 #include "config.h"
+#include "le.h"
 #include "log.h"
 #include "net/netbe.h"
 #include "pci/pci_emul.h"
@@ -101,11 +102,6 @@ struct vnet {
 	struct virtio_pci *vp;
 	struct virtio_dev_ops ops;
 };
-
-static uint32_t get_le16(const uint8_t *b)
-{
-	return (uint32_t)b[0] | (uint32_t)b[1] << 8;
-}
 
 static bool has(uint64_t feat, int bit)
 {
@@ -527,8 +523,8 @@ static void vnet_rx_ready(void *arg)
 int vnet_check_tx_hdr(const uint8_t hdr[VIRTIO_NET_HDR_LEN], uint32_t frame_len, uint64_t features)
 {
 	uint8_t flags = hdr[0], gso = hdr[1];
-	uint32_t hlen = get_le16(hdr + 2), gso_size = get_le16(hdr + 4);
-	uint32_t cstart = get_le16(hdr + 6), coff = get_le16(hdr + 8);
+	uint32_t hlen = le16_get(hdr + 2), gso_size = le16_get(hdr + 4);
+	uint32_t cstart = le16_get(hdr + 6), coff = le16_get(hdr + 8);
 
 	/* DATA_VALID and RSC_INFO are for received frames only (§5.1.6.2). */
 	if (flags & ~VIRTIO_NET_HDR_F_NEEDS_CSUM)
@@ -680,7 +676,7 @@ static int read_mac_table(const struct vq_chain *c, uint32_t *off, uint32_t end,
 	if (end - *off < 4)
 		return -EINVAL;
 	vq_chain_read(c, *off, b, 4);
-	entries = get_le16(b) | get_le16(b + 2) << 16;
+	entries = le32_get(b);
 	*off += 4;
 	if ((uint64_t)entries * 6 > end - *off)
 		return -EINVAL;
@@ -725,15 +721,13 @@ static uint8_t ctrl_offloads(struct vnet *sc, const struct vq_chain *c, uint8_t 
 			     uint64_t feat)
 {
 	uint8_t b[8];
-	uint64_t g = 0;
-	int i;
+	uint64_t g;
 
 	if (!has(feat, VIRTIO_NET_F_CTRL_GUEST_OFFLOADS) ||
 	    cmd != VIRTIO_NET_CTRL_GUEST_OFFLOADS_SET || dlen != 8)
 		return VIRTIO_NET_ERR;
 	vq_chain_read(c, 2, b, 8);
-	for (i = 0; i < 8; i++)
-		g |= (uint64_t)b[i] << (8 * i);
+	g = le64_get(b);
 	/* §5.1.6.5.6.2: only offloads that were negotiated. */
 	if (g & ~(feat & GUEST_OFFLOAD_MASK))
 		return VIRTIO_NET_ERR;
@@ -842,23 +836,16 @@ void vnet_reset(struct vnet *sc)
 uint32_t vnet_cfgread(struct vnet *sc, uint32_t off, int size)
 {
 	uint8_t b[VNET_CFG_SIZE];
-	uint32_t v = 0;
-	int i;
 
 	if (size < 1 || size > 4 || off > VNET_CFG_SIZE || (uint32_t)size > VNET_CFG_SIZE - off)
 		return 0;
 	pthread_mutex_lock(&sc->rx_mtx);
 	memcpy(b, sc->mac, 6);
 	pthread_mutex_unlock(&sc->rx_mtx);
-	b[6] = VIRTIO_NET_S_LINK_UP; /* status */
-	b[7] = 0;
-	b[8] = 1; /* max_virtqueue_pairs */
-	b[9] = 0;
-	b[10] = (uint8_t)sc->mtu;
-	b[11] = (uint8_t)(sc->mtu >> 8);
-	for (i = 0; i < size; i++)
-		v |= (uint32_t)b[off + (uint32_t)i] << (8 * i);
-	return v;
+	le16_put(b + 6, VIRTIO_NET_S_LINK_UP); /* status */
+	le16_put(b + 8, 1);		       /* max_virtqueue_pairs */
+	le16_put(b + 10, (uint16_t)sc->mtu);
+	return (uint32_t)le_get(b + off, (unsigned)size);
 }
 
 void vnet_cfgwrite(struct vnet *sc, uint32_t off, int size, uint32_t val)

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "le.h"
 #include "log.h"
 #include "mevent.h"
 #include "pci/pci_emul.h"
@@ -502,54 +503,42 @@ static void legacy_write(struct virtio_pci *vp, uint64_t off, int size, uint32_t
 
 /* ---- Modern interface (§4.1.4) ---- */
 
-static void put_le(uint8_t *b, int off, int n, uint64_t v)
-{
-	int i;
-
-	for (i = 0; i < n; i++)
-		b[off + i] = (uint8_t)(v >> (8 * i));
-}
-
 /* The common configuration as the guest would see it now. */
 static void common_snapshot(struct virtio_pci *vp, uint8_t *b)
 {
 	struct virtqueue *vq = sel_queue(vp);
 
 	memset(b, 0, MOD_COMMON_LEN);
-	put_le(b, CC_DFSELECT, 4, vp->dfselect);
+	le32_put(b + CC_DFSELECT, vp->dfselect);
 	if (vp->dfselect < 2)
-		put_le(b, CC_DF, 4, vp->dev_features >> (32 * vp->dfselect));
-	put_le(b, CC_GFSELECT, 4, vp->gfselect);
+		le32_put(b + CC_DF, vp->dev_features >> (32 * vp->dfselect));
+	le32_put(b + CC_GFSELECT, vp->gfselect);
 	if (vp->gfselect < 2)
-		put_le(b, CC_GF, 4, vp->drv_features >> (32 * vp->gfselect));
-	put_le(b, CC_MSIX, 2, vp->config_vector);
-	put_le(b, CC_NUMQ, 2, (uint64_t)vp->ops->nqueues);
+		le32_put(b + CC_GF, vp->drv_features >> (32 * vp->gfselect));
+	le16_put(b + CC_MSIX, vp->config_vector);
+	le16_put(b + CC_NUMQ, (uint16_t)vp->ops->nqueues);
 	b[CC_STATUS] = __atomic_load_n(&vp->status, __ATOMIC_RELAXED);
 	b[CC_CFGGEN] = __atomic_load_n(&vp->cfg_gen, __ATOMIC_RELAXED);
-	put_le(b, CC_Q_SELECT, 2, vp->queue_sel);
+	le16_put(b + CC_Q_SELECT, vp->queue_sel);
 	if (!vq)
 		return;
-	put_le(b, CC_Q_SIZE, 2, vq->size);
-	put_le(b, CC_Q_MSIX, 2, vq->msix_vector);
-	put_le(b, CC_Q_ENABLE, 2, vq->ready);
-	put_le(b, CC_Q_NOFF, 2, vp->queue_sel);
-	put_le(b, CC_Q_DESCLO, 8, vq->desc_gpa);
-	put_le(b, CC_Q_AVAILLO, 8, vq->avail_gpa);
-	put_le(b, CC_Q_USEDLO, 8, vq->used_gpa);
+	le16_put(b + CC_Q_SIZE, vq->size);
+	le16_put(b + CC_Q_MSIX, vq->msix_vector);
+	le16_put(b + CC_Q_ENABLE, vq->ready);
+	le16_put(b + CC_Q_NOFF, vp->queue_sel);
+	le64_put(b + CC_Q_DESCLO, vq->desc_gpa);
+	le64_put(b + CC_Q_AVAILLO, vq->avail_gpa);
+	le64_put(b + CC_Q_USEDLO, vq->used_gpa);
 }
 
 static uint32_t common_read(struct virtio_pci *vp, uint64_t off, int size)
 {
 	uint8_t b[MOD_COMMON_LEN];
-	uint32_t v = 0;
-	int i;
 
 	if (off + (uint64_t)size > MOD_COMMON_LEN)
 		return 0;
 	common_snapshot(vp, b);
-	for (i = 0; i < size; i++)
-		v |= (uint32_t)b[off + (uint64_t)i] << (8 * i);
-	return v;
+	return (uint32_t)le_get(b + off, (unsigned)size);
 }
 
 static void set_addr_half(uint64_t *a, bool hi, uint32_t val)
@@ -724,10 +713,10 @@ static int add_vendor_cap(struct pci_devinst *pi, uint8_t type, uint32_t off, ui
 	c[2] = (uint8_t)n; /* cap_len */
 	c[3] = type;
 	c[4] = MODERN_BAR;
-	put_le(c, 8, 4, off);
-	put_le(c, 12, 4, len);
+	le32_put(c + 8, off);
+	le32_put(c + 12, len);
 	if (notify)
-		put_le(c, 16, 4, MOD_NOTIFY_MULT);
+		le32_put(c + 16, MOD_NOTIFY_MULT);
 	return pci_add_capability(pi, c, n);
 }
 
