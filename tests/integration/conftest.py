@@ -56,6 +56,9 @@ def pytest_configure(config):
     config.addinivalue_line(
         "markers", "bed_cpus2: needs a machine with two CPUs or more (scripts/run-integration "
         "runs these in a second, 2-vCPU test bed; on one CPU they are skipped)")
+    config.addinivalue_line(
+        "markers", "bed_outside: tests the QEMU test bed itself, from outside it "
+        "(scripts/run-integration runs these on the host first; inside a bed they are skipped)")
 
 
 def pytest_collection_modifyitems(config, items):
