@@ -29,6 +29,7 @@
 #include "firmware/smbios.h"
 #include "fuzz_input.h"
 #include "gmem.h"
+#include "le_test.h"
 
 #define RAM_BASE 0xE0000ull
 #define RAM_END	 0x100000ull
@@ -43,30 +44,6 @@ static uint8_t *at(uint64_t gpa, uint64_t len)
 
 	FZ_CHECK(p != NULL);
 	return p;
-}
-
-static uint16_t rd16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
-
-static uint32_t rd32(const uint8_t *p)
-{
-	return (uint32_t)rd16(p) | (uint32_t)rd16(p + 2) << 16;
-}
-
-static uint64_t rd64(const uint8_t *p)
-{
-	return (uint64_t)rd32(p) | (uint64_t)rd32(p + 4) << 32;
-}
-
-static uint8_t sum(const uint8_t *p, size_t n)
-{
-	uint8_t s = 0;
-
-	while (n--)
-		s = (uint8_t)(s + *p++);
-	return s;
 }
 
 /* [gpa, gpa + len) lies in [base, base + used). */
@@ -87,7 +64,7 @@ static void verbose(const char *what, int rc)
 static uint32_t acpi_table(uint64_t gpa, const char *sig, uint64_t base, uint64_t used)
 {
 	uint8_t *h = at(gpa, 36);
-	uint32_t len = rd32(h + 4);
+	uint32_t len = le32_get(h + 4);
 
 	if (sig)
 		FZ_CHECK(memcmp(h, sig, 4) == 0);
@@ -132,18 +109,18 @@ static void check_acpi(uint64_t base, uint64_t used, const struct acpi_config *c
 	bool madt = false;
 
 	FZ_CHECK(rsdp == base && memcmp(r, "RSD PTR ", 8) == 0);
-	FZ_CHECK(sum(r, 20) == 0 && r[15] >= 2 && rd32(r + 20) == 36 && sum(r, 36) == 0);
+	FZ_CHECK(sum(r, 20) == 0 && r[15] >= 2 && le32_get(r + 20) == 36 && sum(r, 36) == 0);
 	inside(rsdp, 36, base, used);
-	rsdt = rd32(r + 16);
-	xsdt = rd64(r + 24);
+	rsdt = le32_get(r + 16);
+	xsdt = le64_get(r + 24);
 	rlen = acpi_table(rsdt, "RSDT", base, used);
 	xlen = acpi_table(xsdt, "XSDT", base, used);
 	FZ_CHECK((rlen - 36) % 4 == 0 && (xlen - 36) % 8 == 0);
 	n = (xlen - 36) / 8;
 	FZ_CHECK((rlen - 36) / 4 == n);
 	for (i = 0; i < n; i++) {
-		t = rd64(at(xsdt + 36 + 8 * i, 8));
-		FZ_CHECK(rd32(at(rsdt + 36 + 4 * i, 4)) == t);
+		t = le64_get(at(xsdt + 36 + 8 * i, 8));
+		FZ_CHECK(le32_get(at(rsdt + 36 + 4 * i, 4)) == t);
 		len = acpi_table(t, NULL, base, used);
 		if (!memcmp(at(t, 4), "FACP", 4))
 			fadt = t;
@@ -164,12 +141,12 @@ static void check_acpi(uint64_t base, uint64_t used, const struct acpi_config *c
 	 * FACS (reported; tests/fuzz/crashes/firmware-acpi-facs-misaligned).
 	 * The alignment is checked only for 64-byte aligned bases until the
 	 * builder is fixed; set FUZZ_STRICT=1 to check it always. */
-	t = rd64(f + 132) ? rd64(f + 132) : rd32(f + 36);
-	FZ_CHECK(memcmp(at(t, 4), "FACS", 4) == 0 && rd32(at(t + 4, 4)) >= 64);
+	t = le64_get(f + 132) ? le64_get(f + 132) : le32_get(f + 36);
+	FZ_CHECK(memcmp(at(t, 4), "FACS", 4) == 0 && le32_get(at(t + 4, 4)) >= 64);
 	if (base % 64 == 0 || getenv("FUZZ_STRICT"))
 		FZ_CHECK(t % 64 == 0);
-	inside(t, rd32(at(t + 4, 4)), base, used);
-	t = rd64(f + 140) ? rd64(f + 140) : rd32(f + 40);
+	inside(t, le32_get(at(t + 4, 4)), base, used);
+	t = le64_get(f + 140) ? le64_get(f + 140) : le32_get(f + 40);
 	acpi_table(t, "DSDT", base, used);
 }
 
@@ -280,7 +257,7 @@ static void check_smbios(uint64_t base, uint64_t used, const struct smbios_confi
 			inside(base + off, elen, base, used);
 			e = at(base + off, elen);
 			FZ_CHECK(sum(e, elen) == 0);
-			FZ_CHECK(smbios_walk(rd64(e + 16), rd32(e + 12), base, used) ==
+			FZ_CHECK(smbios_walk(le64_get(e + 16), le32_get(e + 12), base, used) ==
 				 cfg->sockets);
 			ep64 = true;
 		} else if (!memcmp(e, "_SM_", 4)) {
@@ -291,7 +268,7 @@ static void check_smbios(uint64_t base, uint64_t used, const struct smbios_confi
 			e = at(base + off, elen);
 			FZ_CHECK(sum(e, elen) == 0);
 			FZ_CHECK(memcmp(e + 16, "_DMI_", 5) == 0 && sum(e + 16, 15) == 0);
-			FZ_CHECK(smbios_walk(rd32(e + 24), rd16(e + 22), base, used) ==
+			FZ_CHECK(smbios_walk(le32_get(e + 24), le16_get(e + 22), base, used) ==
 				 cfg->sockets);
 		}
 	}
@@ -362,20 +339,20 @@ static void check_mptable(uint64_t gpa, uint64_t used, const struct mptable_conf
 	int cpus = 0;
 
 	FZ_CHECK(memcmp(fp, "_MP_", 4) == 0 && fp[8] == 1 && sum(fp, 16) == 0);
-	ctp = rd32(fp + 4);
+	ctp = le32_get(fp + 4);
 	ct = at(ctp, 44);
 	FZ_CHECK(memcmp(ct, "PCMP", 4) == 0);
-	blen = rd16(ct + 4);
+	blen = le16_get(ct + 4);
 	FZ_CHECK(blen >= 44);
 	inside(ctp, blen, gpa, used);
 	ct = at(ctp, blen);
 	FZ_CHECK(sum(ct, blen) == 0);
-	if (rd16(ct + 40)) { /* extended table: its own checksum byte */
-		inside(ctp + blen, rd16(ct + 40), gpa, used);
-		FZ_CHECK((uint8_t)(sum(at(ctp + blen, rd16(ct + 40)), rd16(ct + 40)) + ct[42]) ==
+	if (le16_get(ct + 40)) { /* extended table: its own checksum byte */
+		inside(ctp + blen, le16_get(ct + 40), gpa, used);
+		FZ_CHECK((uint8_t)(sum(at(ctp + blen, le16_get(ct + 40)), le16_get(ct + 40)) + ct[42]) ==
 			 0);
 	}
-	count = rd16(ct + 34);
+	count = le16_get(ct + 34);
 	for (i = 0; i < count; i++) {
 		uint16_t elen;
 

@@ -143,18 +143,18 @@ static int clear_of_fixed_areas(uint64_t start, uint64_t end)
 static int check_segments(const uint8_t *file, size_t len, const uint8_t *mem, uint64_t ram,
 			  uint64_t rip)
 {
-	unsigned phnum = rd16(file + 56), i;
-	uint64_t phoff = rd64(file + 32);
+	unsigned phnum = le16_get(file + 56), i;
+	uint64_t phoff = le64_get(file + 32);
 	int rip_ok = 0;
 
 	FZ_CHECK(len >= 64 && phnum <= VMLINUX_MAX_PHDRS && phoff <= len &&
 		 phnum * 56ULL <= len - phoff);
 	for (i = 0; i < phnum; i++) {
 		const uint8_t *p = file + phoff + i * 56ULL;
-		uint64_t off = rd64(p + 8), paddr = rd64(p + 24);
-		uint64_t filesz = rd64(p + 32), memsz = rd64(p + 40), j;
+		uint64_t off = le64_get(p + 8), paddr = le64_get(p + 24);
+		uint64_t filesz = le64_get(p + 32), memsz = le64_get(p + 40), j;
 
-		if (rd32(p) != 1 || memsz == 0)
+		if (le32_get(p) != 1 || memsz == 0)
 			continue;
 		FZ_CHECK(filesz <= memsz && off <= len && filesz <= len - off);
 		FZ_CHECK(paddr <= ram && memsz <= ram - paddr);
@@ -173,9 +173,9 @@ static void check_boot(const struct bzimage_boot *b, const uint8_t *mem, uint64_
 	const uint8_t *bp = mem + LAYOUT_ZERO_PAGE;
 
 	FZ_CHECK(b->rsi == LAYOUT_ZERO_PAGE && b->cr3 == LAYOUT_PML4);
-	FZ_CHECK(rd32(bp + 0x202) == 0x53726448 && rd16(bp + 0x1FE) == 0xAA55);
+	FZ_CHECK(le32_get(bp + 0x202) == 0x53726448 && le16_get(bp + 0x1FE) == 0xAA55);
 	FZ_CHECK(bp[0x210] == 0xFF);
-	FZ_CHECK(rd32(bp + 0x228) == LAYOUT_CMDLINE);
+	FZ_CHECK(le32_get(bp + 0x228) == LAYOUT_CMDLINE);
 	FZ_CHECK(strcmp((const char *)mem + LAYOUT_CMDLINE, cmdline ? cmdline : "") == 0);
 	FZ_CHECK(b->kernel_gpa <= ram && b->kernel_size <= ram - b->kernel_gpa);
 	if (with_initrd) {
@@ -184,7 +184,7 @@ static void check_boot(const struct bzimage_boot *b, const uint8_t *mem, uint64_
 		FZ_CHECK(b->initrd_gpa >= b->kernel_gpa + b->kernel_size);
 		FZ_CHECK(memcmp(mem + b->initrd_gpa, init, ninit) == 0);
 	} else {
-		FZ_CHECK(b->initrd_size == 0 && rd32(bp + 0x21C) == 0);
+		FZ_CHECK(b->initrd_size == 0 && le32_get(bp + 0x21C) == 0);
 	}
 }
 

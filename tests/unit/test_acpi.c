@@ -66,7 +66,7 @@ static const uint8_t *sdt(const struct fixture *f, uint64_t gpa, uint64_t base, 
 	uint32_t n;
 
 	assert_true(gpa >= base && gpa + 36 <= base + len);
-	n = rd32(p + 4);
+	n = le32_get(p + 4);
 	assert_true(n >= 36 && gpa + n <= base + len);
 	assert_int_equal(sum(p, n), 0);
 	assert_memory_equal(p + 10, "BHYVE ", 6);
@@ -77,19 +77,19 @@ static const uint8_t *sdt(const struct fixture *f, uint64_t gpa, uint64_t base, 
 
 static void check_fadt(const uint8_t *p, const struct acpi_config *cfg)
 {
-	uint32_t flags = rd32(p + 112);
-	uint16_t boot = rd16(p + 109);
+	uint32_t flags = le32_get(p + 112);
+	uint16_t boot = le16_get(p + 109);
 
-	assert_int_equal(rd32(p + 4), 276);
+	assert_int_equal(le32_get(p + 4), 276);
 	assert_int_equal(p[8], 6);
-	assert_int_equal(rd16(p + 46), 9);    /* SCI_INT */
-	assert_int_equal(rd32(p + 48), 0xB2); /* SMI_CMD */
+	assert_int_equal(le16_get(p + 46), 9);    /* SCI_INT */
+	assert_int_equal(le32_get(p + 48), 0xB2); /* SMI_CMD */
 	assert_int_equal(p[52], 0xA0);
 	assert_int_equal(p[53], 0xA1);
-	assert_int_equal(rd32(p + 56), 0x400); /* PM1a_EVT_BLK */
-	assert_int_equal(rd32(p + 60), 0);
-	assert_int_equal(rd32(p + 64), 0x404); /* PM1a_CNT_BLK */
-	assert_int_equal(rd32(p + 76), 0x408); /* PM_TMR_BLK */
+	assert_int_equal(le32_get(p + 56), 0x400); /* PM1a_EVT_BLK */
+	assert_int_equal(le32_get(p + 60), 0);
+	assert_int_equal(le32_get(p + 64), 0x404); /* PM1a_CNT_BLK */
+	assert_int_equal(le32_get(p + 76), 0x408); /* PM_TMR_BLK */
 	assert_int_equal(p[88], 4);
 	assert_int_equal(p[89], 2);
 	assert_int_equal(p[91], 4);
@@ -104,31 +104,31 @@ static void check_fadt(const uint8_t *p, const struct acpi_config *cfg)
 	assert_int_equal(flags & (1u << 20), 0); /* not HW-reduced */
 	/* RESET_REG: System I/O, 8 bits at 0xCF9, value 6. */
 	assert_memory_equal(p + 116, ((const uint8_t[]){ 1, 8, 0, 1 }), 4);
-	assert_int_equal(rd64(p + 120), 0xCF9);
+	assert_int_equal(le64_get(p + 120), 0xCF9);
 	assert_int_equal(p[128], 6);
 	/* 32-bit FACS pointer only; both DSDT pointers agree. */
-	assert_int_not_equal(rd32(p + 36), 0);
-	assert_int_equal(rd64(p + 132), 0);
-	assert_int_equal(rd64(p + 140), rd32(p + 40));
+	assert_int_not_equal(le32_get(p + 36), 0);
+	assert_int_equal(le64_get(p + 132), 0);
+	assert_int_equal(le64_get(p + 140), le32_get(p + 40));
 	/* X_ blocks say the same as the 32-bit ones. */
 	assert_int_equal(p[148], 1);
 	assert_int_equal(p[149], 32);
-	assert_int_equal(rd64(p + 152), 0x400);
+	assert_int_equal(le64_get(p + 152), 0x400);
 	assert_int_equal(p[172], 1);
 	assert_int_equal(p[173], 16);
-	assert_int_equal(rd64(p + 176), 0x404);
+	assert_int_equal(le64_get(p + 176), 0x404);
 	assert_int_equal(p[208], 1);
 	assert_int_equal(p[209], 32);
-	assert_int_equal(rd64(p + 212), 0x408);
+	assert_int_equal(le64_get(p + 212), 0x408);
 }
 
 static void check_madt(const uint8_t *p, const struct acpi_config *cfg)
 {
-	uint32_t len = rd32(p + 4), off = 44;
+	uint32_t len = le32_get(p + 4), off = 44;
 	unsigned xapic = 0, x2apic = 0, ioapic = 0, nmi = 0, x2nmi = 0, iso = 0;
 
-	assert_int_equal(rd32(p + 36), 0xFEE00000);
-	assert_int_equal(rd32(p + 40) & 1, 1); /* PCAT_COMPAT */
+	assert_int_equal(le32_get(p + 36), 0xFEE00000);
+	assert_int_equal(le32_get(p + 40) & 1, 1); /* PCAT_COMPAT */
 	while (off < len) {
 		const uint8_t *e = p + off;
 
@@ -137,30 +137,30 @@ static void check_madt(const uint8_t *p, const struct acpi_config *cfg)
 		case 0:
 			assert_int_equal(e[1], 8);
 			assert_int_equal(e[3], xapic);	  /* APIC IDs in order */
-			assert_int_equal(rd32(e + 4), 1); /* enabled */
+			assert_int_equal(le32_get(e + 4), 1); /* enabled */
 			xapic++;
 			break;
 		case 9:
 			assert_int_equal(e[1], 16);
-			assert_int_equal(rd32(e + 4), 255 + x2apic);
-			assert_int_equal(rd32(e + 8), 1);
+			assert_int_equal(le32_get(e + 4), 255 + x2apic);
+			assert_int_equal(le32_get(e + 8), 1);
 			x2apic++;
 			break;
 		case 1:
 			assert_int_equal(e[1], 12);
-			assert_int_equal(rd32(e + 4), 0xFEC00000);
-			assert_int_equal(rd32(e + 8), 0); /* GSI base */
+			assert_int_equal(le32_get(e + 4), 0xFEC00000);
+			assert_int_equal(le32_get(e + 8), 0); /* GSI base */
 			ioapic++;
 			break;
 		case 2:
 			assert_int_equal(e[1], 10);
 			assert_int_equal(e[2], 0);
 			if (e[3] == 0) {
-				assert_int_equal(rd32(e + 4), 2);
+				assert_int_equal(le32_get(e + 4), 2);
 			} else {
 				assert_int_equal(e[3], 9);
-				assert_int_equal(rd32(e + 4), 9);
-				assert_int_equal(rd16(e + 8), 0x000D); /* level, high */
+				assert_int_equal(le32_get(e + 4), 9);
+				assert_int_equal(le16_get(e + 8), 0x000D); /* level, high */
 			}
 			iso++;
 			break;
@@ -172,7 +172,7 @@ static void check_madt(const uint8_t *p, const struct acpi_config *cfg)
 			break;
 		case 10:
 			assert_int_equal(e[1], 12);
-			assert_int_equal(rd32(e + 4), 0xFFFFFFFF);
+			assert_int_equal(le32_get(e + 4), 0xFFFFFFFF);
 			assert_int_equal(e[8], 1);
 			x2nmi++;
 			break;
@@ -207,7 +207,7 @@ static int prt_entries(const struct acpi_config *cfg)
 
 static void check_dsdt(const uint8_t *p, const struct acpi_config *cfg)
 {
-	size_t len = rd32(p + 4);
+	size_t len = le32_get(p + 4);
 	static const char *const com[] = { "COM1", "COM2", "COM3", "COM4" };
 
 	assert_int_equal(p[8], 2);
@@ -236,21 +236,21 @@ static void check_tables(const struct fixture *f, uint64_t base, uint64_t len,
 	assert_int_equal(sum(r, 20), 0);
 	assert_int_equal(sum(r, 36), 0);
 	assert_int_equal(r[15], 2);
-	assert_int_equal(rd32(r + 20), 36);
-	t->xsdt = rd64(r + 24);
-	t->rsdt = rd32(r + 16);
+	assert_int_equal(le32_get(r + 20), 36);
+	t->xsdt = le64_get(r + 24);
+	t->rsdt = le32_get(r + 16);
 	x = sdt(f, t->xsdt, base, len, t);
 	rs = sdt(f, t->rsdt, base, len, t);
 	assert_memory_equal(x, "XSDT", 4);
 	assert_memory_equal(rs, "RSDT", 4);
-	n = (rd32(x + 4) - 36) / 8;
-	assert_int_equal(rd32(x + 4), 36 + 8 * n);
-	assert_int_equal(rd32(rs + 4), 36 + 4 * n);
+	n = (le32_get(x + 4) - 36) / 8;
+	assert_int_equal(le32_get(x + 4), 36 + 8 * n);
+	assert_int_equal(le32_get(rs + 4), 36 + 4 * n);
 	assert_int_equal(n, 3 + cfg->hpet);
 	for (i = 0; i < n; i++) {
-		uint64_t gpa = rd64(x + 36 + 8 * i);
+		uint64_t gpa = le64_get(x + 36 + 8 * i);
 
-		assert_int_equal(rd32(rs + 36 + 4 * i), gpa);
+		assert_int_equal(le32_get(rs + 36 + 4 * i), gpa);
 		p = sdt(f, gpa, base, len, t);
 		if (!memcmp(p, "FACP", 4))
 			t->fadt = gpa;
@@ -267,13 +267,13 @@ static void check_tables(const struct fixture *f, uint64_t base, uint64_t len,
 	assert_int_equal(t->hpet != 0, cfg->hpet);
 
 	check_fadt(f->ram + t->fadt, cfg);
-	t->facs = rd32(f->ram + t->fadt + 36);
-	t->dsdt = rd32(f->ram + t->fadt + 40);
+	t->facs = le32_get(f->ram + t->fadt + 36);
+	t->dsdt = le32_get(f->ram + t->fadt + 40);
 	p = f->ram + t->facs;
 	assert_int_equal(t->facs % 64, 0);
 	assert_true(t->facs >= base && t->facs + 64 <= base + len);
 	assert_memory_equal(p, "FACS", 4);
-	assert_int_equal(rd32(p + 4), 64);
+	assert_int_equal(le32_get(p + 4), 64);
 	assert_int_equal(p[32], 2);
 	p = sdt(f, t->dsdt, base, len, t);
 	assert_memory_equal(p, "DSDT", 4);
@@ -281,17 +281,17 @@ static void check_tables(const struct fixture *f, uint64_t base, uint64_t len,
 	check_madt(f->ram + t->madt, cfg);
 
 	p = f->ram + t->mcfg;
-	assert_int_equal(rd32(p + 4), 60);
-	assert_int_equal(rd64(p + 44), 0xE0000000);
-	assert_int_equal(rd16(p + 52), 0);
+	assert_int_equal(le32_get(p + 4), 60);
+	assert_int_equal(le64_get(p + 44), 0xE0000000);
+	assert_int_equal(le16_get(p + 52), 0);
 	assert_int_equal(p[54], 0);
 	assert_int_equal(p[55], cfg->last_bus);
 	if (cfg->hpet) {
 		p = f->ram + t->hpet;
-		assert_int_equal(rd32(p + 4), 56);
+		assert_int_equal(le32_get(p + 4), 56);
 		assert_int_equal(p[40], 0); /* system memory */
-		assert_int_equal(rd64(p + 44), 0xFED00000);
-		assert_int_not_equal(rd32(p + 36), 0);
+		assert_int_equal(le64_get(p + 44), 0xFED00000);
+		assert_int_not_equal(le32_get(p + 36), 0);
 	}
 }
 
@@ -335,7 +335,7 @@ static void dump_table(const struct fixture *f, const char *dir, uint64_t gpa, c
 	snprintf(path, sizeof(path), "%s/%s.dat", dir, name);
 	out = fopen(path, "wb");
 	assert_non_null(out);
-	assert_int_equal(fwrite(p, 1, rd32(p + 4), out), rd32(p + 4));
+	assert_int_equal(fwrite(p, 1, le32_get(p + 4), out), le32_get(p + 4));
 	fclose(out);
 }
 

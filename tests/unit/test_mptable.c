@@ -58,14 +58,14 @@ static const uint8_t *check_structure(const struct fixture *f, uint64_t gpa)
 	assert_int_equal(fp[9], 4);	/* spec revision 1.4 */
 	assert_int_equal(sum(fp, 16), 0);
 	assert_int_equal(fp[11], 0);	/* a configuration table is present */
-	assert_int_equal(rd32(fp + 4), gpa + 16);
-	ct = f->ram + rd32(fp + 4);
+	assert_int_equal(le32_get(fp + 4), gpa + 16);
+	ct = f->ram + le32_get(fp + 4);
 	assert_memory_equal(ct, "PCMP", 4);
 	assert_int_equal(ct[6], 4);
-	assert_int_equal(sum(ct, rd16(ct + 4)), 0);
+	assert_int_equal(sum(ct, le16_get(ct + 4)), 0);
 	assert_memory_equal(ct + 8, "BHYVE   ", 8);
-	assert_int_equal(rd32(ct + 36), 0xFEE00000);
-	assert_int_equal(rd16(ct + 40), 0);	/* no extended table */
+	assert_int_equal(le32_get(ct + 36), 0xFEE00000);
+	assert_int_equal(le16_get(ct + 40), 0);	/* no extended table */
 	assert_int_equal(ct[42], 0);
 	return ct;
 }
@@ -80,7 +80,7 @@ struct counts {
 
 static void walk(const uint8_t *ct, struct counts *c)
 {
-	const uint8_t *p = ct + 44, *end = ct + rd16(ct + 4);
+	const uint8_t *p = ct + 44, *end = ct + le16_get(ct + 4);
 	int n = 0, last_type = 0;
 
 	memset(c, 0, sizeof(*c));
@@ -107,14 +107,14 @@ static void walk(const uint8_t *ct, struct counts *c)
 		case 2:
 			c->ioapics++;
 			c->ioapic_id = p[1];
-			c->ioapic_addr = rd32(p + 4);
+			c->ioapic_addr = le32_get(p + 4);
 			assert_int_equal(p[3] & 1, 1);
 			break;
 		case 3:
 			c->ioints++;
 			assert_int_equal(p[6], c->ioapic_id);
 			if (p[4] == 1) {	/* ISA */
-				assert_int_equal(rd16(p + 2), 0);
+				assert_int_equal(le16_get(p + 2), 0);
 				c->isa_pin_of[p[5]] = p[7];
 			} else {
 				c->pci_ints++;
@@ -133,7 +133,7 @@ static void walk(const uint8_t *ct, struct counts *c)
 		n++;
 	}
 	assert_ptr_equal(p, end);
-	assert_int_equal(n, rd16(ct + 34));
+	assert_int_equal(n, le16_get(ct + 34));
 }
 
 static void test_one_cpu(void **state)
@@ -147,7 +147,7 @@ static void test_one_cpu(void **state)
 	rc = mptable_build(&f->m, LAYOUT_MPTABLE_BASE, LAYOUT_MPTABLE_SIZE, &cfg);
 	assert_true(rc > 16);
 	ct = check_structure(f, LAYOUT_MPTABLE_BASE);
-	assert_int_equal(rc, 16 + rd16(ct + 4));
+	assert_int_equal(rc, 16 + le16_get(ct + 4));
 	walk(ct, &c);
 	assert_int_equal(c.cpus, 1);
 	assert_int_equal(c.bsp, 1);

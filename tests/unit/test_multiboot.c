@@ -17,6 +17,7 @@
 #include "firmware/e820.h"
 #include "firmware/multiboot.h"
 #include "gmem.h"
+#include "le.h"
 
 #define MIB	     (1ULL << 20)
 #define RAM_SIZE     (16 * MIB)
@@ -71,21 +72,6 @@ static struct synth synth_default(void)
 	return s;
 }
 
-static uint32_t rd32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t rd64(const uint8_t *p)
-{
-	return rd32(p) | (uint64_t)rd32(p + 4) << 32;
-}
-
-static void wr32(uint8_t *p, uint32_t v)
-{
-	memcpy(p, &v, 4);
-}
-
 /* Segment data: byte i of segment k is (k * 37 + i) & 0xFF, so misplaced
  * copies show. */
 static uint8_t seg_byte(int k, uint64_t i)
@@ -119,9 +105,9 @@ static void write_file(const uint8_t *img, size_t len)
 static void put_header(uint8_t *img, uint64_t off, uint32_t magic, uint32_t flags,
 		       int32_t sum_delta)
 {
-	wr32(img + off, magic);
-	wr32(img + off + 4, flags);
-	wr32(img + off + 8, (uint32_t)(0u - magic - flags) + (uint32_t)sum_delta);
+	le32_put(img + off, magic);
+	le32_put(img + off + 4, flags);
+	le32_put(img + off + 8, (uint32_t)(0u - magic - flags) + (uint32_t)sum_delta);
 }
 
 /* ELF header, program headers at 64, segment data from SEG_FILE_OFF one
@@ -322,20 +308,20 @@ static void test_elf32_good(void **state)
 	assert_true(g->boot.info_gpa + g->boot.info_size <= 0x9FC00);
 	assert_no_overlap(g->boot.info_gpa, g->boot.info_size, 0x100000, 0x6000);
 	info = g->ram + g->boot.info_gpa;
-	assert_int_equal(rd32(info), 0x1 | 0x4 | 0x40 | 0x200);
-	assert_int_equal(rd32(info + 4), 639);
-	assert_int_equal(rd32(info + 8), (RAM_SIZE - MIB) >> 10);
-	assert_string_equal((const char *)g->ram + rd32(info + 16), "console=bvm -v");
-	assert_int_equal(rd32(info + 16), g->boot.cmdline_gpa);
-	assert_string_equal((const char *)g->ram + rd32(info + 64), "bhyve");
-	assert_int_equal(rd32(info + 44), g->nmap * 24);
-	assert_int_equal(rd32(info + 48), g->boot.mmap_gpa);
-	e = g->ram + rd32(info + 48);
-	for (i = 0; i < g->nmap; i++, e += rd32(e) + 4) {
-		assert_int_equal(rd32(e), 20);
-		assert_int_equal(rd64(e + 4), g->map[i].addr);
-		assert_int_equal(rd64(e + 12), g->map[i].size);
-		assert_int_equal(rd32(e + 20), g->map[i].type == E820_RAM ? 1 : 2);
+	assert_int_equal(le32_get(info), 0x1 | 0x4 | 0x40 | 0x200);
+	assert_int_equal(le32_get(info + 4), 639);
+	assert_int_equal(le32_get(info + 8), (RAM_SIZE - MIB) >> 10);
+	assert_string_equal((const char *)g->ram + le32_get(info + 16), "console=bvm -v");
+	assert_int_equal(le32_get(info + 16), g->boot.cmdline_gpa);
+	assert_string_equal((const char *)g->ram + le32_get(info + 64), "bhyve");
+	assert_int_equal(le32_get(info + 44), g->nmap * 24);
+	assert_int_equal(le32_get(info + 48), g->boot.mmap_gpa);
+	e = g->ram + le32_get(info + 48);
+	for (i = 0; i < g->nmap; i++, e += le32_get(e) + 4) {
+		assert_int_equal(le32_get(e), 20);
+		assert_int_equal(le64_get(e + 4), g->map[i].addr);
+		assert_int_equal(le64_get(e + 12), g->map[i].size);
+		assert_int_equal(le32_get(e + 20), g->map[i].type == E820_RAM ? 1 : 2);
 	}
 	/* The courtesy GDT matches the segments. */
 	assert_int_equal(g->boot.gdt_limit, 23);
@@ -358,8 +344,8 @@ static void test_no_cmdline(void **state)
 	synth_write(&s);
 	assert_int_equal(load(g, NULL), 0);
 	info = g->ram + g->boot.info_gpa;
-	assert_int_equal(rd32(info) & 0x4, 0);
-	assert_int_equal(rd32(info + 16), 0);
+	assert_int_equal(le32_get(info) & 0x4, 0);
+	assert_int_equal(le32_get(info + 16), 0);
 }
 
 /* ELF64, linked high: e_entry is virtual and is translated through the
@@ -513,11 +499,11 @@ static void test_aout_kludge(void **state)
 	for (i = 0; i < sizeof(img); i++)
 		img[i] = seg_byte(3, i);
 	put_header(img, 0x40, MULTIBOOT_HEADER_MAGIC, flags, 0);
-	wr32(img + 0x4C, 0x200040); /* header_addr */
-	wr32(img + 0x50, 0x200000); /* load_addr */
-	wr32(img + 0x54, 0);	    /* load_end_addr: the whole file */
-	wr32(img + 0x58, 0x203000); /* bss_end_addr */
-	wr32(img + 0x5C, 0x200080); /* entry_addr */
+	le32_put(img + 0x4C, 0x200040); /* header_addr */
+	le32_put(img + 0x50, 0x200000); /* load_addr */
+	le32_put(img + 0x54, 0);	    /* load_end_addr: the whole file */
+	le32_put(img + 0x58, 0x203000); /* bss_end_addr */
+	le32_put(img + 0x5C, 0x200080); /* entry_addr */
 	write_file(img, sizeof(img));
 	assert_int_equal(load(g, NULL), 0);
 	assert_int_equal(g->boot.eip, 0x200080);
@@ -527,12 +513,12 @@ static void test_aout_kludge(void **state)
 		assert_int_equal(g->ram[0x200000 + i], 0);
 	assert_int_equal(g->ram[0x203000], FILL_BYTE);
 	/* load_addr after header_addr: the image would start before the file. */
-	wr32(img + 0x50, 0x100000);
+	le32_put(img + 0x50, 0x100000);
 	write_file(img, sizeof(img));
 	assert_int_equal(load(g, NULL), -ENOEXEC);
 	/* load_end_addr past the end of the file. */
-	wr32(img + 0x50, 0x200000);
-	wr32(img + 0x54, 0x201000);
+	le32_put(img + 0x50, 0x200000);
+	le32_put(img + 0x54, 0x201000);
 	write_file(img, sizeof(img));
 	assert_int_equal(load(g, NULL), -ENOEXEC);
 	/* Address fields cut off by the end of the file. */
@@ -594,7 +580,7 @@ static void test_guest_image(void **state)
 	    multiboot_load(&g->m, elf, "1", g->map, g->nmap, &g->boot, g->err, sizeof(g->err)), 0);
 	assert_int_equal(g->boot.load_start, 0x100000);
 	assert_true(g->boot.eip >= 0x100000 && g->boot.eip < g->boot.load_end);
-	assert_int_equal(rd32(g->ram + 0x100000), MULTIBOOT_HEADER_MAGIC);
+	assert_int_equal(le32_get(g->ram + 0x100000), MULTIBOOT_HEADER_MAGIC);
 	assert_int_equal(multiboot_probe("build/guests/hello.bin"), 0);
 }
 

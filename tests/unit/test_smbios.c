@@ -129,8 +129,8 @@ static void walk_table(const uint8_t *t, size_t len, struct walk *w)
 
 		assert_true(off + 4 <= len);
 		assert_true(s[1] >= 4);
-		assert_false(handles[rd16(s + 2)]); /* unique */
-		handles[rd16(s + 2)] = true;
+		assert_false(handles[le16_get(s + 2)]); /* unique */
+		handles[le16_get(s + 2)] = true;
 		/* String set: strings, then one more NUL; none: two NULs. */
 		p = s + s[1];
 		if (p[0] == 0) {
@@ -158,7 +158,7 @@ static void walk_table(const uint8_t *t, size_t len, struct walk *w)
 			break;
 		case 16:
 			w->type16 = s;
-			w->type16_handle = rd16(s + 2);
+			w->type16_handle = le16_get(s + 2);
 			break;
 		case 17:
 			w->type17 = s;
@@ -185,21 +185,21 @@ static void check_memory(const struct walk *w, const struct smbios_config *cfg)
 	/* Type 16: capacity = guest memory. */
 	s = w->type16;
 	assert_non_null(s);
-	if (rd32(s + 7) == 0x80000000u)
-		assert_int_equal(rd64(s + 0x0F), total);
+	if (le32_get(s + 7) == 0x80000000u)
+		assert_int_equal(le64_get(s + 0x0F), total);
 	else
-		assert_int_equal((uint64_t)rd32(s + 7) << 10, total & ~0x3FFULL);
-	assert_int_equal(rd16(s + 0x0D), 1);
+		assert_int_equal((uint64_t)le32_get(s + 7) << 10, total & ~0x3FFULL);
+	assert_int_equal(le16_get(s + 0x0D), 1);
 
 	/* Type 17: the size, in the extended field from 32 GiB up. */
 	s = w->type17;
 	assert_non_null(s);
-	assert_int_equal(rd16(s + 4), w->type16_handle);
+	assert_int_equal(le16_get(s + 4), w->type16_handle);
 	if (total >= 32 * GIB) {
-		assert_int_equal(rd16(s + 0x0C), 0x7FFF);
-		assert_int_equal(rd32(s + 0x1C), total >> 20);
+		assert_int_equal(le16_get(s + 0x0C), 0x7FFF);
+		assert_int_equal(le32_get(s + 0x1C), total >> 20);
 	} else {
-		assert_int_equal(rd16(s + 0x0C), total >> 20);
+		assert_int_equal(le16_get(s + 0x0C), total >> 20);
 	}
 
 	/* Type 19: one range per RAM range, addresses in KiB or extended. */
@@ -209,13 +209,13 @@ static void check_memory(const struct walk *w, const struct smbios_config *cfg)
 		uint64_t size = i ? cfg->highmem : cfg->lowmem;
 
 		s = w->type19[i];
-		assert_int_equal(rd16(s + 0x0C), w->type16_handle);
-		if (rd32(s + 4) == 0xFFFFFFFFu) {
-			assert_int_equal(rd64(s + 0x0F), start);
-			assert_int_equal(rd64(s + 0x17), start + size - 1);
+		assert_int_equal(le16_get(s + 0x0C), w->type16_handle);
+		if (le32_get(s + 4) == 0xFFFFFFFFu) {
+			assert_int_equal(le64_get(s + 0x0F), start);
+			assert_int_equal(le64_get(s + 0x17), start + size - 1);
 		} else {
-			assert_int_equal((uint64_t)rd32(s + 4) << 10, start);
-			assert_int_equal(((uint64_t)rd32(s + 8) << 10) + 1023, start + size - 1);
+			assert_int_equal((uint64_t)le32_get(s + 4) << 10, start);
+			assert_int_equal(((uint64_t)le32_get(s + 8) << 10) + 1023, start + size - 1);
 		}
 	}
 }
@@ -235,10 +235,10 @@ static const uint8_t *check_smbios(const struct fixture *f, uint64_t base, int r
 	assert_int_equal(sum(ep64, 0x18), 0);
 	assert_int_equal(ep64[7], 3);
 	assert_int_equal(ep64[0x0A], 1);
-	table = rd64(ep64 + 0x10);
+	table = le64_get(ep64 + 0x10);
 	assert_int_equal(table, base + 0x40);
 	t = host(f, table);
-	walk_table(t, rd32(ep64 + 0x0C), w);
+	walk_table(t, le32_get(ep64 + 0x0C), w);
 	assert_int_equal(w->len, (size_t)rc - 0x40);
 
 	/* 32-bit entry point (§5.2.1) while the table fits its 16 bits. */
@@ -248,10 +248,10 @@ static const uint8_t *check_smbios(const struct fixture *f, uint64_t base, int r
 		assert_int_equal(sum(ep32, 0x1F), 0);
 		assert_memory_equal(ep32 + 0x10, "_DMI_", 5);
 		assert_int_equal(sum(ep32 + 0x10, 0x0F), 0);
-		assert_int_equal(rd16(ep32 + 0x16), w->len);
-		assert_int_equal(rd32(ep32 + 0x18), table);
-		assert_int_equal(rd16(ep32 + 0x1C), w->count);
-		assert_int_equal(rd16(ep32 + 0x08), w->max_size);
+		assert_int_equal(le16_get(ep32 + 0x16), w->len);
+		assert_int_equal(le32_get(ep32 + 0x18), table);
+		assert_int_equal(le16_get(ep32 + 0x1C), w->count);
+		assert_int_equal(le16_get(ep32 + 0x08), w->max_size);
 	} else {
 		assert_memory_not_equal(ep32, "_SM_", 4);
 	}
@@ -301,12 +301,12 @@ static void check_processors(const uint8_t *t, const struct walk *w,
 
 			snprintf(name, sizeof(name), "CPU #%u", seen);
 			assert_string_equal(st_str(s, s[4]), name);
-			assert_int_equal(rd32(s + 8), cfg->cpu_signature);
-			assert_int_equal(rd32(s + 12), cfg->cpu_features);
+			assert_int_equal(le32_get(s + 8), cfg->cpu_signature);
+			assert_int_equal(le32_get(s + 12), cfg->cpu_features);
 			assert_int_equal(s[0x23], cfg->cores > 255 ? 255 : cfg->cores);
 			assert_int_equal(s[0x25], threads > 255 ? 255 : threads);
-			assert_int_equal(rd16(s + 0x2A), cfg->cores);
-			assert_int_equal(rd16(s + 0x2E), threads);
+			assert_int_equal(le16_get(s + 0x2A), cfg->cores);
+			assert_int_equal(le16_get(s + 0x2E), threads);
 			seen++;
 		}
 		if (!p[0])

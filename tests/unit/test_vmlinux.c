@@ -264,10 +264,10 @@ static void check_cpu(const struct guest *g, uint64_t entry)
 	assert_int_equal(b->cs.l, 1);
 	assert_int_equal(b->ds.selector, 0x18);
 	assert_int_equal(b->gdt_base, LAYOUT_GDT_BASE);
-	assert_int_equal(rd64(g->ram + LAYOUT_GDT_BASE + 0x10), 0x00AF9B000000FFFFULL);
+	assert_int_equal(le64_get(g->ram + LAYOUT_GDT_BASE + 0x10), 0x00AF9B000000FFFFULL);
 	/* Identity map: the entry's 2 MiB page maps to itself. */
-	assert_int_equal(rd64(g->ram + LAYOUT_PML4) & ~0xFFFULL, LAYOUT_PDPT);
-	assert_int_equal(rd64(g->ram + LAYOUT_PD + (entry >> 21) * 8),
+	assert_int_equal(le64_get(g->ram + LAYOUT_PML4) & ~0xFFFULL, LAYOUT_PDPT);
+	assert_int_equal(le64_get(g->ram + LAYOUT_PD + (entry >> 21) * 8),
 			 (entry & ~0x1FFFFFULL) | 0x83);
 }
 
@@ -279,36 +279,36 @@ static void check_zero_page(const struct guest *g, const char *cmdline, uint64_t
 	uint64_t cmd;
 	int i;
 
-	assert_int_equal(rd16(bp + 0x1FE), 0xAA55);		/* boot_flag */
-	assert_int_equal(rd32(bp + 0x202), 0x53726448);		/* "HdrS" */
-	assert_int_equal(rd16(bp + 0x206), 0x020C);		/* version */
+	assert_int_equal(le16_get(bp + 0x1FE), 0xAA55);		/* boot_flag */
+	assert_int_equal(le32_get(bp + 0x202), 0x53726448);		/* "HdrS" */
+	assert_int_equal(le16_get(bp + 0x206), 0x020C);		/* version */
 	assert_int_equal(g->boot.protocol, 0x020C);
 	assert_int_equal(bp[0x201], 0x66);			/* header ends at 0x268 */
 	assert_int_equal(bp[0x210], 0xFF);			/* type_of_loader */
 	assert_int_equal(bp[0x211], 0x81);			/* LOADED_HIGH, CAN_USE_HEAP */
-	assert_int_equal(rd16(bp + 0x224), 0xFE00);		/* heap_end_ptr */
-	assert_int_equal(rd32(bp + 0x22C), 0x7FFFFFFF);		/* initrd_addr_max */
-	assert_int_equal(rd32(bp + 0x230), 0x200000);		/* kernel_alignment */
-	assert_int_equal(rd16(bp + 0x236), 0x0001);		/* XLF_KERNEL_64 */
-	assert_int_equal(rd32(bp + 0x238), 2047);		/* cmdline_size */
-	assert_int_equal(rd64(bp + 0x258), lo);			/* pref_address */
-	assert_int_equal(rd32(bp + 0x260), hi - lo);		/* init_size */
-	assert_int_equal(rd64(bp + 0x250), 0);			/* setup_data */
-	assert_int_equal(rd32(bp + 0x268), 0);			/* past the header */
-	cmd = rd32(bp + 0x228) | (uint64_t)rd32(bp + 0x0C8) << 32;
+	assert_int_equal(le16_get(bp + 0x224), 0xFE00);		/* heap_end_ptr */
+	assert_int_equal(le32_get(bp + 0x22C), 0x7FFFFFFF);		/* initrd_addr_max */
+	assert_int_equal(le32_get(bp + 0x230), 0x200000);		/* kernel_alignment */
+	assert_int_equal(le16_get(bp + 0x236), 0x0001);		/* XLF_KERNEL_64 */
+	assert_int_equal(le32_get(bp + 0x238), 2047);		/* cmdline_size */
+	assert_int_equal(le64_get(bp + 0x258), lo);			/* pref_address */
+	assert_int_equal(le32_get(bp + 0x260), hi - lo);		/* init_size */
+	assert_int_equal(le64_get(bp + 0x250), 0);			/* setup_data */
+	assert_int_equal(le32_get(bp + 0x268), 0);			/* past the header */
+	cmd = le32_get(bp + 0x228) | (uint64_t)le32_get(bp + 0x0C8) << 32;
 	assert_int_equal(cmd, LAYOUT_CMDLINE);
 	assert_string_equal((const char *)g->ram + cmd, cmdline);
-	assert_int_equal(rd32(bp + 0x218) | (uint64_t)rd32(bp + 0x0C0) << 32,
+	assert_int_equal(le32_get(bp + 0x218) | (uint64_t)le32_get(bp + 0x0C0) << 32,
 			 g->boot.initrd_gpa);
-	assert_int_equal(rd32(bp + 0x21C) | (uint64_t)rd32(bp + 0x0C4) << 32,
+	assert_int_equal(le32_get(bp + 0x21C) | (uint64_t)le32_get(bp + 0x0C4) << 32,
 			 g->boot.initrd_size);
 	assert_int_equal(bp[0x1E8], g->nmap);
 	for (i = 0; i < g->nmap; i++) {
 		const uint8_t *e = bp + 0x2D0 + i * 20;
 
-		assert_int_equal(rd64(e), g->map[i].addr);
-		assert_int_equal(rd64(e + 8), g->map[i].size);
-		assert_int_equal(rd32(e + 16), g->map[i].type);
+		assert_int_equal(le64_get(e), g->map[i].addr);
+		assert_int_equal(le64_get(e + 8), g->map[i].size);
+		assert_int_equal(le32_get(e + 16), g->map[i].type);
 	}
 }
 
@@ -680,19 +680,19 @@ static void test_real_vmlinux(void **state)
 	f = fopen(k, "rb");
 	assert_non_null(f);
 	assert_int_equal(fread(eh, 1, sizeof(eh), f), sizeof(eh));
-	assert_int_equal(fseek(f, (long)rd64(eh + 32), SEEK_SET), 0);
+	assert_int_equal(fseek(f, (long)le64_get(eh + 32), SEEK_SET), 0);
 	assert_int_equal(fread(ph, 1, sizeof(ph), f), sizeof(ph));
-	assert_int_equal(rd32(ph), 1);	/* the text segment comes first */
-	assert_int_equal(fseek(f, (long)rd64(ph + 8), SEEK_SET), 0);
+	assert_int_equal(le32_get(ph), 1);	/* the text segment comes first */
+	assert_int_equal(fseek(f, (long)le64_get(ph + 8), SEEK_SET), 0);
 	assert_int_equal(fread(text, 1, sizeof(text), f), sizeof(text));
 	fclose(f);
 
 	g = guest_new(256 * MIB);
 	assert_int_equal(load(g, k, NULL, "console=ttyS0"), 0);
-	assert_int_equal(g->boot.rip, rd64(eh + 24));
-	assert_int_equal(g->boot.kernel_gpa, rd64(ph + 24));
-	assert_memory_equal(g->ram + rd64(ph + 24), text, sizeof(text));
-	check_cpu(g, rd64(eh + 24));
+	assert_int_equal(g->boot.rip, le64_get(eh + 24));
+	assert_int_equal(g->boot.kernel_gpa, le64_get(ph + 24));
+	assert_memory_equal(g->ram + le64_get(ph + 24), text, sizeof(text));
+	check_cpu(g, le64_get(eh + 24));
 	guest_free(g);
 
 	/* Its segments end near 74 MiB: 48 MiB of RAM is too little. */
