@@ -257,6 +257,9 @@ static int vm_setup_kvm(struct vm *vm)
 	rc = vmm_disable_exits(vm->vmm, !vm->opt.hlt_exit, !vm->opt.pause_exit);
 	if (rc < 0)
 		log_debug("cannot disable HLT/PAUSE exits: %s", strerror(-rc));
+	if (vm->opt.pause_exit && vmm_pause_loop_exiting() == 0)
+		log_warnx("-P: this host's KVM does not intercept PAUSE (no pause filter or "
+			  "pause-loop exiting): PAUSE never exits the guest");
 	rc = vmm_setup_platform(vm->vmm);
 	if (rc < 0) {
 		log_warnx("cannot create the in-kernel interrupt controllers: %s",

@@ -187,6 +187,31 @@ int vmm_enable_user_msr(struct vmm *vm)
 	return xioctl(vm->vm_fd, KVM_ENABLE_CAP, &cap);
 }
 
+int vmm_pause_loop_exiting(void)
+{
+	static const char *const params[] = {
+		"/sys/module/kvm_amd/parameters/pause_filter_count",
+		"/sys/module/kvm_intel/parameters/ple_gap",
+	};
+	unsigned i;
+
+	for (i = 0; i < sizeof(params) / sizeof(params[0]); i++) {
+		char buf[32];
+		ssize_t n;
+		int fd = open(params[i], O_RDONLY | O_CLOEXEC);
+
+		if (fd < 0)
+			continue;
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n <= 0)
+			continue;
+		buf[n] = '\0';
+		return strtoul(buf, NULL, 10) > 0;
+	}
+	return -1;
+}
+
 int vmm_disable_exits(struct vmm *vm, bool hlt, bool pause)
 {
 	struct kvm_enable_cap cap = { .cap = KVM_CAP_X86_DISABLE_EXITS };

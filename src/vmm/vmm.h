@@ -30,6 +30,11 @@ int vmm_setup_platform(struct vmm *vm);
 int vmm_enable_user_msr(struct vmm *vm);
 /* KVM_CAP_X86_DISABLE_EXITS: let the guest execute HLT / PAUSE natively. */
 int vmm_disable_exits(struct vmm *vm, bool hlt, bool pause);
+/* Whether this host's KVM intercepts PAUSE loops at all: kvm_amd without
+ * the CPU's pause filter (pause_filter_count 0) and kvm_intel with ple_gap 0
+ * never do, -P or not.  1 yes, 0 no, -1 unknown (neither module's
+ * parameter readable). */
+int vmm_pause_loop_exiting(void);
 int vmm_map_memory(struct vmm *vm, int slot, uint64_t gpa, uint64_t size, void *host);
 int vmm_irq_line(struct vmm *vm, unsigned irq, int level);
 int vmm_signal_msi(struct vmm *vm, uint64_t addr, uint32_t data);

@@ -162,7 +162,12 @@ def pause_loop_exits_in_kernel():
     return False
 
 
+PAUSE_WARNING = "-P: this host's KVM does not intercept PAUSE"
+
+
 def test_pause_loop_with_and_without_P():
+    """Where KVM intercepts PAUSE loops, -P shows in its exit count; where it
+    cannot (the test bed: QEMU's AMD-V has no pause filter), -P says so."""
     ple = pause_loop_exits_in_kernel()
     n = 2000000 if ple else 20000
     results = {}
@@ -175,10 +180,9 @@ def test_pause_loop_with_and_without_P():
         assert s["pause"] == 0
         assert s["kvm_exits"] > 0
         results[bool(extra)] = s["kvm_exits"]
-    if not ple:
-        pytest.skip("this host's KVM does not intercept PAUSE loops (no pause filter / "
-                    "PLE): -P cannot change anything; counts %s" % results)
-    assert results[True] > results[False], results
+        assert (PAUSE_WARNING in err) == (bool(extra) and not ple), err
+    if ple:
+        assert results[True] > results[False], results
 
 
 def read_until(stream, pattern, timeout):
