@@ -5,7 +5,8 @@ memory, single-steps, changes guest memory and detaches; the guest then
 prints what the debugger wrote.  A small client of the remote serial
 protocol checks the packets gdb's batch mode does not reach: threads (one
 per vCPU), checksums, a second debugger refused, errors on unmapped
-memory, Ctrl-C on a running guest.  Last, a debugger attaches to a running
+memory, Ctrl-C on a running guest, a fifth software breakpoint patched in
+as an INT3.  Last, a debugger attaches to a running
 Linux guest with two vCPUs, reads kernel registers and memory, interrupts
 it and detaches, and the guest carries on."""
 import os
@@ -17,6 +18,7 @@ import time
 
 import pytest
 
+import guestlib
 from guestlib import bhyve_path, repo_root
 
 from bhyveguest import guest, initrd  # noqa: F401 (fixtures)
@@ -206,9 +208,8 @@ def test_gdb_protocol_threads_errors_and_interrupt():
         assert "swbreak+" in r.cmd("qSupported:swbreak+;hwbreak+")
         # A software breakpoint takes a free debug register (guest memory
         # keeps 0x83, the `add $41, %ebx`); the stop reply names the thread
-        # and the reason.  (Past four, Z0 patches an INT3: the test bed's
-        # emulated AMD-V does not intercept INT3, so that path is not run
-        # here.)
+        # and the reason.  (Past four, Z0 patches an INT3: see
+        # test_gdb_fifth_software_breakpoint_is_an_int3.)
         fn = syms["target_fn"]
         assert r.cmd("Z0,%x,1" % fn) == "OK"
         assert r.cmd("m%x,1" % fn) == "83"
@@ -247,6 +248,51 @@ def test_gdb_protocol_threads_errors_and_interrupt():
     finally:
         rc, out, err = finish(p)
     assert (rc, out) == (0, "OKiginal\n"), err
+
+
+def test_gdb_fifth_software_breakpoint_is_an_int3():
+    """Past four software breakpoints (the debug registers are taken), Z0
+    patches an INT3 into guest memory.  gdb reads the original byte there;
+    where KVM intercepts #BP, continuing stops at it (swbreak) and removing
+    it lets the guest finish.  In the test bed, QEMU's emulated AMD-V does
+    not intercept INT3, so the guest (no IDT) meets its own #BP and dies of
+    a triple fault: proof the byte was in guest memory; without the INT3 it
+    would spin in wait_go for ever."""
+    port = free_port()
+    syms = symbols()
+    fn = syms["target_fn"]
+    bed = guestlib.inside_bed()
+    p = start(port)
+    try:
+        r = Rsp(connect(port))
+        r.cmd("qSupported:swbreak+;hwbreak+")
+        # Four breakpoints in data the guest never runs take DR0-DR3.
+        for i in range(4):
+            assert r.cmd("Z0,%x,1" % (syms["message"] + i)) == "OK"
+        assert r.cmd("Z0,%x,1" % fn) == "OK"
+        # gdb sees `add $41, %ebx` (0x83), not the INT3 under it; a write
+        # over it changes the byte kept (written back the same here).
+        assert r.cmd("m%x,1" % fn) == "83"
+        assert r.cmd("M%x,1:83" % fn) == "OK"
+        assert r.cmd("m%x,1" % fn) == "83"
+        if bed:
+            r.send_raw(b"$c#63")
+            assert r.ack() == b"+"
+        else:
+            assert r.cmd("c", timeout=TIMEOUT) == "T05thread:1;swbreak:;"
+            assert r.reg(r.cmd("g"), RIP) == fn
+            for i in range(4):
+                assert r.cmd("z0,%x,1" % (syms["message"] + i)) == "OK"
+            assert r.cmd("z0,%x,1" % fn) == "OK"
+            assert r.cmd("M%x,1:01" % syms["go"]) == "OK"
+            assert r.cmd("D") == "OK"
+            r.s.close()
+    finally:
+        rc, out, err = finish(p)
+    if bed:
+        assert rc == 3, err
+    else:
+        assert (rc, out) == (0, "original\n"), err
 
 
 def test_gdb_bad_option_is_a_usage_error():
