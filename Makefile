@@ -190,6 +190,7 @@ integration: all asan guests tools assets
 check: deps
 	$(MAKE) --no-print-directory all
 	$(MAKE) --no-print-directory clang
+	$(MAKE) --no-print-directory format-check
 	$(MAKE) --no-print-directory unit
 	$(MAKE) --no-print-directory -j2 --output-sync=target fuzz-smoke integration
 	$(MAKE) --no-print-directory bench-smoke
@@ -211,7 +212,8 @@ format:
 	clang-format -i $$(find src tests/unit -name '*.[ch]')
 
 format-check:
-	clang-format --dry-run --Werror $$(find src tests/unit -name '*.[ch]')
+	@clang-format --dry-run --Werror $$(find src tests/unit -name '*.[ch]') && \
+	  echo "format-check: $$(find src tests/unit -name '*.[ch]' | wc -l) files as .clang-format says"
 
 clean:
 	rm -rf $(BUILD)

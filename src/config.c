@@ -20,11 +20,11 @@
 
 struct node {
 	char *name;
-	char *value;		/* a leaf's raw value; NULL for an internal node */
-	char *expanded;		/* cached expansion of value, or NULL */
-	unsigned long gen;	/* tree generation expanded belongs to */
-	bool busy;		/* being expanded: a reference back to it is a loop */
-	struct node **kids;	/* sorted by name_cmp() */
+	char *value;	    /* a leaf's raw value; NULL for an internal node */
+	char *expanded;	    /* cached expansion of value, or NULL */
+	unsigned long gen;  /* tree generation expanded belongs to */
+	bool busy;	    /* being expanded: a reference back to it is a loop */
+	struct node **kids; /* sorted by name_cmp() */
 	size_t nkids;
 	size_t cap;
 };
@@ -32,7 +32,7 @@ struct node {
 struct config {
 	struct node root;
 	unsigned long gen;
-	pthread_mutex_t lock;	/* recursive: foreach callbacks may read */
+	pthread_mutex_t lock; /* recursive: foreach callbacks may read */
 };
 
 /* A growable string for expansions, bounded by CONFIG_VALUE_MAX. */
@@ -430,8 +430,7 @@ static int sb_add(struct strbuf *b, const char *s, size_t n)
 static int expand_node(struct config *c, struct node *n, unsigned depth, const char **out);
 
 /* Append the value of the reference "%(name)" whose name is s[0..len). */
-static int expand_ref(struct config *c, const char *s, size_t len, unsigned depth,
-		      struct strbuf *b)
+static int expand_ref(struct config *c, const char *s, size_t len, unsigned depth, struct strbuf *b)
 {
 	char key[CONFIG_KEY_MAX + 1];
 	struct node *ref;
@@ -900,8 +899,8 @@ static int set_item(struct config *s, const char *prefix, const char *item)
 }
 
 enum legacy_kind {
-	LEGACY_PLAIN,		/* only generic items */
-	LEGACY_FIRST,		/* the first bare item is the value of .first */
+	LEGACY_PLAIN, /* only generic items */
+	LEGACY_FIRST, /* the first bare item is the value of .first */
 	LEGACY_9P,
 	LEGACY_PASSTHRU,
 	LEGACY_AHCI,
@@ -918,18 +917,12 @@ struct legacy {
 
 /* bhyve(8) "PCI EMULATION": how each device's positional conf is named. */
 static const struct legacy legacy_table[] = {
-	{ "virtio-blk", LEGACY_FIRST, "path" },
-	{ "nvme", LEGACY_FIRST, "path" },
-	{ "uart", LEGACY_FIRST, "path" },
-	{ "virtio-input", LEGACY_FIRST, "path" },
-	{ "virtio-scsi", LEGACY_FIRST, "dev" },
-	{ "virtio-net", LEGACY_FIRST, "backend" },
-	{ "e1000", LEGACY_FIRST, "backend" },
-	{ "virtio-9p", LEGACY_9P, NULL },
-	{ "passthru", LEGACY_PASSTHRU, NULL },
-	{ "ahci", LEGACY_AHCI, NULL },
-	{ "ahci-hd", LEGACY_AHCI_HD, NULL },
-	{ "ahci-cd", LEGACY_AHCI_CD, NULL },
+	{ "virtio-blk", LEGACY_FIRST, "path" }, { "nvme", LEGACY_FIRST, "path" },
+	{ "uart", LEGACY_FIRST, "path" },	{ "virtio-input", LEGACY_FIRST, "path" },
+	{ "virtio-scsi", LEGACY_FIRST, "dev" }, { "virtio-net", LEGACY_FIRST, "backend" },
+	{ "e1000", LEGACY_FIRST, "backend" },	{ "virtio-9p", LEGACY_9P, NULL },
+	{ "passthru", LEGACY_PASSTHRU, NULL },	{ "ahci", LEGACY_AHCI, NULL },
+	{ "ahci-hd", LEGACY_AHCI_HD, NULL },	{ "ahci-cd", LEGACY_AHCI_CD, NULL },
 	{ "xhci", LEGACY_XHCI, NULL },
 };
 
@@ -1001,9 +994,9 @@ static int share_item(struct config *s, const char *item)
 /* State carried across the items of one -s conf. */
 struct legacy_state {
 	const struct legacy *dev;
-	unsigned index;		/* items seen so far */
-	int port;		/* ahci: last port opened, -1 for none */
-	unsigned usb_slot;	/* xhci: last USB slot used */
+	unsigned index;	   /* items seen so far */
+	int port;	   /* ahci: last port opened, -1 for none */
+	unsigned usb_slot; /* xhci: last USB slot used */
 };
 
 static int ahci_port_item(struct config *s, struct legacy_state *st, const char *item)
@@ -1194,8 +1187,8 @@ static int lpc_conf(struct config *s, const char *name, const char *conf)
 		return lpc_bootrom(s, conf);
 	if (strcmp(name, "fwcfg") == 0)
 		return strcmp(conf, "bhyve") == 0 || strcmp(conf, "qemu") == 0
-			       ? config_set(s, "fwcfg", conf)
-			       : -EINVAL;
+			   ? config_set(s, "fwcfg", conf)
+			   : -EINVAL;
 	return lpc_tpm(s, conf);
 }
 

@@ -38,8 +38,8 @@
 
 #include "parse.h"
 
-#define CONFIG_KEY_MAX 255
-#define CONFIG_VALUE_MAX 65536
+#define CONFIG_KEY_MAX	    255
+#define CONFIG_VALUE_MAX    65536
 #define CONFIG_EXPAND_DEPTH 32
 
 struct config;

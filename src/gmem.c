@@ -31,8 +31,7 @@ void *gmem_ptr(const struct gmem *m, uint64_t gpa, uint64_t len)
 	for (i = 0; i < m->nr; i++) {
 		const struct gmem_region *r = &m->r[i];
 
-		if (gpa >= r->gpa && gpa - r->gpa < r->len &&
-		    len <= r->len - (gpa - r->gpa))
+		if (gpa >= r->gpa && gpa - r->gpa < r->len && len <= r->len - (gpa - r->gpa))
 			return r->host + (gpa - r->gpa);
 	}
 	return NULL;

@@ -18,8 +18,7 @@ static void __attribute__((format(printf, 1, 0))) vlog(const char *fmt, va_list 
 	char buf[1024];
 	int n;
 
-	n = snprintf(buf, sizeof(buf), "bhyve: %s%s", vmname ? vmname : "",
-		     vmname ? ": " : "");
+	n = snprintf(buf, sizeof(buf), "bhyve: %s%s", vmname ? vmname : "", vmname ? ": " : "");
 	if (n < 0 || (size_t)n >= sizeof(buf))
 		n = 0;
 	vsnprintf(buf + n, sizeof(buf) - (size_t)n, fmt, ap);

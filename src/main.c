@@ -23,56 +23,57 @@
 #include "sandbox.h"
 #include "vm.h"
 
-#define EX_USAGE 64
+#define EX_USAGE   64
 #define EX_FAILURE 4
 
 #define DEFAULT_MEMSIZE (256ull << 20)
 
 static const char usage_text[] =
-	"Usage: bhyve [-abCDeHhPSuWwxY] [-c [[cpus=]n][,sockets=n][,cores=n][,threads=n]]\n"
-	"             [-f [name=]name,string=data|file=path] [-G [w][addr:]port]\n"
-	"             [-g port] [-k config_file] [-l lpc_device[,conf]] [-m mem_size]\n"
-	"             [-o var=value] [-p vcpu:hostcpu] [-s slot,emulation[,conf]] [-U uuid]\n"
-	"             [--kernel kernel [--initrd file] [--cmdline string]] vmname\n"
-	"       -a: local APIC in xAPIC mode (the default)\n"
-	"       -A: ACPI tables (accepted; see bhyve(8))\n"
-	"       -b: bvm console on port 0x220, on stdio\n"
-	"       -c: number of vCPUs and their topology\n"
-	"       -C: include guest memory in core files\n"
-	"       -D: destroy the VM on guest power-off\n"
-	"       -e: exit on an unhandled I/O access\n"
-	"       -f: add a fw_cfg file (with -l fwcfg,qemu)\n"
-	"       -g: bvm debug port 0x224 on TCP 127.0.0.1:port\n"
-	"       -G: GDB stub on TCP [w][addr:]port (w: wait for the debugger)\n"
-	"       -h: this help\n"
-	"       -H: vmexit on HLT (an idle vCPU yields its host CPU)\n"
-	"       -I: present an I/O APIC (deprecated; always present)\n"
-	"       -k: read configuration variables from a file\n"
-	"       -l: LPC device configuration (com1..com4,{stdio|pty|PATH|tcp=ip:port|unix=PATH},\n"
-	"           pc-testdev, fwcfg,{bhyve|qemu})\n"
-	"       -m: guest memory size (K/M/G/T suffix; no suffix: MiB; default 256M)\n"
-	"       -o: set a configuration variable (config.dump=1 prints the tree)\n"
-	"       -p: pin a vCPU to a host CPU (vcpu:hostcpu)\n"
-	"       -P: vmexit on PAUSE\n"
-	"       -s: PCI slot configuration ([bus:]slot[:func],emulation[,conf]; -s help)\n"
-	"       -S: wire (mlock) guest memory\n"
-	"       -u: the RTC keeps UTC\n"
-	"       -U: UUID of the system\n"
-	"       -w: ignore accesses to unimplemented MSRs\n"
-	"       -W: force virtio to use single-vector MSI\n"
-	"       -x: local APIC in x2APIC mode\n"
-	"       -Y: do not build the MP table\n"
-	"       --kernel, --initrd, --cmdline: boot a Linux bzImage, vmlinux or Multiboot kernel\n"
-	"                  directly (--initrd: the initrd, or the Multiboot module)\n"
-	"       --no-seccomp: no system-call filters (-o seccomp=false), for debugging\n";
+    "Usage: bhyve [-abCDeHhPSuWwxY] [-c [[cpus=]n][,sockets=n][,cores=n][,threads=n]]\n"
+    "             [-f [name=]name,string=data|file=path] [-G [w][addr:]port]\n"
+    "             [-g port] [-k config_file] [-l lpc_device[,conf]] [-m mem_size]\n"
+    "             [-o var=value] [-p vcpu:hostcpu] [-s slot,emulation[,conf]] [-U uuid]\n"
+    "             [--kernel kernel [--initrd file] [--cmdline string]] vmname\n"
+    "       -a: local APIC in xAPIC mode (the default)\n"
+    "       -A: ACPI tables (accepted; see bhyve(8))\n"
+    "       -b: bvm console on port 0x220, on stdio\n"
+    "       -c: number of vCPUs and their topology\n"
+    "       -C: include guest memory in core files\n"
+    "       -D: destroy the VM on guest power-off\n"
+    "       -e: exit on an unhandled I/O access\n"
+    "       -f: add a fw_cfg file (with -l fwcfg,qemu)\n"
+    "       -g: bvm debug port 0x224 on TCP 127.0.0.1:port\n"
+    "       -G: GDB stub on TCP [w][addr:]port (w: wait for the debugger)\n"
+    "       -h: this help\n"
+    "       -H: vmexit on HLT (an idle vCPU yields its host CPU)\n"
+    "       -I: present an I/O APIC (deprecated; always present)\n"
+    "       -k: read configuration variables from a file\n"
+    "       -l: LPC device configuration (com1..com4,{stdio|pty|PATH|tcp=ip:port|unix=PATH},\n"
+    "           pc-testdev, fwcfg,{bhyve|qemu})\n"
+    "       -m: guest memory size (K/M/G/T suffix; no suffix: MiB; default 256M)\n"
+    "       -o: set a configuration variable (config.dump=1 prints the tree)\n"
+    "       -p: pin a vCPU to a host CPU (vcpu:hostcpu)\n"
+    "       -P: vmexit on PAUSE\n"
+    "       -s: PCI slot configuration ([bus:]slot[:func],emulation[,conf]; -s help)\n"
+    "       -S: wire (mlock) guest memory\n"
+    "       -u: the RTC keeps UTC\n"
+    "       -U: UUID of the system\n"
+    "       -w: ignore accesses to unimplemented MSRs\n"
+    "       -W: force virtio to use single-vector MSI\n"
+    "       -x: local APIC in x2APIC mode\n"
+    "       -Y: do not build the MP table\n"
+    "       --kernel, --initrd, --cmdline: boot a Linux bzImage, vmlinux or Multiboot kernel\n"
+    "                  directly (--initrd: the initrd, or the Multiboot module)\n"
+    "       --no-seccomp: no system-call filters (-o seccomp=false), for debugging\n";
 
 /* Options parsed here but whose devices are not in this build yet: refused
  * with a clear message rather than silently ignored. */
 static const char *const unavailable_lpc[] = { "bootrom", "tpm" };
 static const char *const known_pci[] = {
-	"hostbridge", "amd_hostbridge", "lpc",	 "virtio-blk", "virtio-net", "virtio-rnd",
-	"virtio-console", "virtio-9p", "virtio-scsi", "virtio-input", "uart", "ahci", "ahci-hd",
-	"ahci-cd", "nvme", "e1000", "passthru", "fbuf", "xhci", "hda",
+	"hostbridge", "amd_hostbridge", "lpc",	     "virtio-blk",  "virtio-net",
+	"virtio-rnd", "virtio-console", "virtio-9p", "virtio-scsi", "virtio-input",
+	"uart",	      "ahci",		"ahci-hd",   "ahci-cd",	    "nvme",
+	"e1000",      "passthru",	"fbuf",	     "xhci",	    "hda",
 };
 
 static void usage(FILE *f)
@@ -370,8 +371,9 @@ static void parse_args(struct config *cfg, int argc, char **argv)
 			break;
 		case 'U':
 			if (parse_uuid(optarg, uuid) < 0)
-				usage_error("-U %s: not a UUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)",
-					    optarg);
+				usage_error(
+				    "-U %s: not a UUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)",
+				    optarg);
 			set_or_die(cfg, "-U", "uuid", optarg);
 			break;
 		case 'w':
@@ -525,8 +527,8 @@ static int check_pci_func(const char *name, const char *value, void *arg)
 		return 0;
 	if (!IN_LIST(dev, known_pci))
 		usage_error("-s %s: unknown device emulation '%s' (see -s help)", name, dev);
-	start_error("-s ...,%s: the device emulation '%s' is not available in this build yet",
-		    dev, dev);
+	start_error("-s ...,%s: the device emulation '%s' is not available in this build yet", dev,
+		    dev);
 }
 
 struct pci_walk {
@@ -612,7 +614,7 @@ static int check_fwcfg_file(const char *idx, const char *value, void *arg)
 	rc = fwcfg_check_file(path);
 	if (rc < 0)
 		usage_error("-f %s,file=%s: %s", name, path,
-			    rc == -EINVAL ? "not a regular file"
+			    rc == -EINVAL  ? "not a regular file"
 			    : rc == -EFBIG ? "larger than 4 GiB"
 					   : strerror(-rc));
 	return 0;

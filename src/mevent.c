@@ -33,7 +33,7 @@ struct mevent {
 struct mevent_loop {
 	int epfd;
 	int wakefd;
-	bool stop; /* set from any thread: atomic accesses only */
+	bool stop;	      /* set from any thread: atomic accesses only */
 	pthread_mutex_t lock; /* guards the dead list */
 	struct mevent *dead;
 	bool running_dispatch;

@@ -232,9 +232,8 @@ int parse_topology_complete(struct parse_topology *t)
 
 	if (t == NULL)
 		return -EINVAL;
-	if (t->cpus > PARSE_MAX_CPUS || t->sockets > PARSE_MAX_CPUS ||
-	    t->cores > PARSE_MAX_CPUS || t->threads > PARSE_MAX_CPUS ||
-	    t->maxcpus > PARSE_MAX_CPUS)
+	if (t->cpus > PARSE_MAX_CPUS || t->sockets > PARSE_MAX_CPUS || t->cores > PARSE_MAX_CPUS ||
+	    t->threads > PARSE_MAX_CPUS || t->maxcpus > PARSE_MAX_CPUS)
 		return -ERANGE;
 	if (t->sockets == 0 && t->cores == 0 && t->threads == 0) {
 		if (t->cpus == 0)
@@ -336,7 +335,9 @@ int parse_pci_slot(const char *s, int *bus, int *slot, int *func)
 {
 	/* Limits per field, for 1, 2 and 3 fields (bhyve(8) -s). */
 	static const unsigned long long limits[3][3] = {
-		{ 31 }, { 31, 7 }, { 255, 31, 7 },
+		{ 31 },
+		{ 31, 7 },
+		{ 255, 31, 7 },
 	};
 	unsigned long long v[3] = { 0, 0, 0 };
 	const char *p, *colon;

@@ -49,7 +49,7 @@ static enum vcpu_action vcpu_exit_io(struct vcpu *c, struct kvm_run *run)
 
 	if ((size != 1 && size != 2 && size != 4) || run->io.data_offset < sizeof(*run) ||
 	    (uint64_t)run->io.data_offset + (uint64_t)run->io.count * (uint64_t)size >
-		    vmm_vcpu_run_size(c->v)) {
+		vmm_vcpu_run_size(c->v)) {
 		vm_stats_add(&vm->stats.bogus);
 		log_warnx("vcpu %d: malformed I/O exit (port 0x%x, size %d, count %u)", c->id,
 			  run->io.port, size, run->io.count);
@@ -63,10 +63,11 @@ static enum vcpu_action vcpu_exit_io(struct vcpu *c, struct kvm_run *run)
 		if (inout_dispatch(vm->io, c->id, in, run->io.port, size, &val) < 0) {
 			vm_stats_add(&vm->stats.unhandled_io);
 			if (vm->opt.strict_io) {
-				log_warnx("vcpu %d: unhandled %s port 0x%x (%d byte%s) at rip 0x%" PRIx64
-					  ", strict I/O (-e) aborts",
-					  c->id, in ? "read of" : "write to", run->io.port, size,
-					  size > 1 ? "s" : "", vcpu_rip(c));
+				log_warnx(
+				    "vcpu %d: unhandled %s port 0x%x (%d byte%s) at rip 0x%" PRIx64
+				    ", strict I/O (-e) aborts",
+				    c->id, in ? "read of" : "write to", run->io.port, size,
+				    size > 1 ? "s" : "", vcpu_rip(c));
 				return vcpu_abort(c);
 			}
 			val = 0xffffffffu;
@@ -181,8 +182,8 @@ static enum vcpu_action vcpu_dispatch(struct vcpu *c, struct kvm_run *run)
 		log_warnx("vcpu %d: KVM internal error at rip 0x%" PRIx64 ": suberror %u%s", c->id,
 			  vcpu_rip(c), run->internal.suberror,
 			  run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION
-				  ? " (instruction emulation failed)"
-				  : "");
+			      ? " (instruction emulation failed)"
+			      : "");
 		return vcpu_abort(c);
 	default:
 		vm_stats_add(&c->vm->stats.bogus);
@@ -192,7 +193,7 @@ static enum vcpu_action vcpu_dispatch(struct vcpu *c, struct kvm_run *run)
 	}
 }
 
-#define RFLAGS_IF 0x200
+#define RFLAGS_IF  0x200
 #define OPCODE_HLT 0xf4
 
 /* A vCPU is halted for good when interrupts are disabled and it sits just

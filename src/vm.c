@@ -140,8 +140,7 @@ static void vm_print_stats(const struct vm *vm)
 	fprintf(stderr,
 		"bhyve: %s: vm exits: bogus %" PRIu64 ", hlt %" PRIu64 ", pause %" PRIu64
 		", mtrap %" PRIu64 ", inst_emul %" PRIu64 ", io_reset %" PRIu64
-		", unhandled_io %" PRIu64 ", unhandled_msr %" PRIu64 ", kvm_exits %" PRIu64
-		"\r\n",
+		", unhandled_io %" PRIu64 ", unhandled_msr %" PRIu64 ", kvm_exits %" PRIu64 "\r\n",
 		vm->opt.name, vm->stats.bogus, hlt, vm->stats.pause, vm->stats.mtrap,
 		vm->stats.inst_emul, vm->stats.io_reset, vm->stats.unhandled_io,
 		vm->stats.unhandled_msr, vm_kvm_stat(vm, "exits"));
@@ -226,8 +225,7 @@ static int vm_setup_memory(struct vm *vm)
 	if (!rc)
 		rc = gmem_add_region(&vm->gmem, 0, vm->lowmem, mem);
 	if (!rc && vm->highmem) {
-		rc = vmm_map_memory(vm->vmm, 1, LAYOUT_HIGHMEM_BASE, vm->highmem,
-				    mem + vm->lowmem);
+		rc = vmm_map_memory(vm->vmm, 1, LAYOUT_HIGHMEM_BASE, vm->highmem, mem + vm->lowmem);
 		if (!rc)
 			rc = gmem_add_region(&vm->gmem, LAYOUT_HIGHMEM_BASE, vm->highmem,
 					     mem + vm->lowmem);
@@ -262,8 +260,7 @@ static int vm_setup_kvm(struct vm *vm)
 			  "pause-loop exiting): PAUSE never exits the guest");
 	rc = vmm_setup_platform(vm->vmm);
 	if (rc < 0) {
-		log_warnx("cannot create the in-kernel interrupt controllers: %s",
-			  strerror(-rc));
+		log_warnx("cannot create the in-kernel interrupt controllers: %s", strerror(-rc));
 		return rc;
 	}
 	rc = vmm_enable_user_msr(vm->vmm);
@@ -337,8 +334,8 @@ static int vm_init_bvm(struct vm *vm)
 	if (vm->opt.bvm_debug_port >= 0) {
 		rc = bvm_debug_init(vm->io, vm->loop, vm->opt.bvm_debug_port, &vm->bvm_dbg);
 		if (rc < 0) {
-			log_warnx("-g %d: cannot listen on 127.0.0.1:%d: %s", vm->opt.bvm_debug_port,
-				  vm->opt.bvm_debug_port, strerror(-rc));
+			log_warnx("-g %d: cannot listen on 127.0.0.1:%d: %s",
+				  vm->opt.bvm_debug_port, vm->opt.bvm_debug_port, strerror(-rc));
 			return rc;
 		}
 	}
@@ -648,8 +645,8 @@ static int vm_load_bzimage(struct vm *vm, const struct e820_entry *map, int n)
 	char err[256] = "";
 	int rc;
 
-	rc = bzimage_load(&vm->gmem, vm->opt.kernel, vm->opt.initrd, vm->opt.cmdline, map, n,
-			  &boot, err, sizeof(err));
+	rc = bzimage_load(&vm->gmem, vm->opt.kernel, vm->opt.initrd, vm->opt.cmdline, map, n, &boot,
+			  err, sizeof(err));
 	if (rc < 0)
 		return vm_kernel_error(vm, rc, err);
 	return vm_enter_64bit(vm, &boot);
@@ -662,8 +659,8 @@ static int vm_load_vmlinux(struct vm *vm, const struct e820_entry *map, int n)
 	char err[256] = "";
 	int rc;
 
-	rc = vmlinux_load(&vm->gmem, vm->opt.kernel, vm->opt.initrd, vm->opt.cmdline, map, n,
-			  &boot, err, sizeof(err));
+	rc = vmlinux_load(&vm->gmem, vm->opt.kernel, vm->opt.initrd, vm->opt.cmdline, map, n, &boot,
+			  err, sizeof(err));
 	if (rc < 0)
 		return vm_kernel_error(vm, rc, err);
 	log_debug("vmlinux: 0x%llx-0x%llx, entry 0x%llx", (unsigned long long)boot.kernel_gpa,
@@ -713,8 +710,8 @@ static void vm_collect_intx(void *arg, int bus, int slot, int pin, unsigned gsi)
 
 	if (l->n >= (int)(sizeof(l->e) / sizeof(l->e[0])) || bus != 0)
 		return;
-	l->e[l->n++] = (struct mptable_pci_intr){ (uint8_t)bus, (uint8_t)slot, (uint8_t)pin,
-						  (uint8_t)gsi };
+	l->e[l->n++] =
+	    (struct mptable_pci_intr){ (uint8_t)bus, (uint8_t)slot, (uint8_t)pin, (uint8_t)gsi };
 }
 
 static int vm_build_mptable(struct vm *vm)
@@ -859,7 +856,8 @@ int vm_run(struct vm *vm)
 		vm->sig_ev = mevent_add_read(vm->loop, vm->sigfd, vm_signal, vm);
 	if (!vm->sig_ev)
 		log_warn("cannot watch for SIGTERM and SIGUSR1");
-	vm->halt_timer = mevent_add_timer(vm->loop, HALT_CHECK_NS, HALT_CHECK_NS, vm_halt_check, vm);
+	vm->halt_timer =
+	    mevent_add_timer(vm->loop, HALT_CHECK_NS, HALT_CHECK_NS, vm_halt_check, vm);
 	if (!vm->halt_timer)
 		log_warn("cannot start the halt detector");
 	snprintf(pname, sizeof(pname), "bhyve: %s", vm->opt.name);

@@ -36,7 +36,7 @@ enum vm_exit_status {
 	VM_EXIT_ERROR = 4,
 };
 
-#define VM_NCOM 4
+#define VM_NCOM	     4
 #define VM_MAX_VCPUS 1024
 
 /* Everything the runner was asked for, resolved from the config tree. */
@@ -59,9 +59,9 @@ struct vm_options {
 	bool acpi;
 	bool have_uuid;
 	uint8_t uuid[16]; /* -U, RFC 4122 byte order */
-	int *pin; /* [ncpus]: host CPU or -1 */
+	int *pin;	  /* [ncpus]: host CPU or -1 */
 	const char *com[VM_NCOM];
-	bool bvm_console; /* -b */
+	bool bvm_console;   /* -b */
 	int bvm_debug_port; /* -g, -1: none */
 	const char *kernel;
 	const char *initrd;

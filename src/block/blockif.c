@@ -441,8 +441,7 @@ static void *uring_thread(void *arg)
 			break;
 		if (data == 0)
 			continue; /* a request turned into a no-op */
-		uring_complete(b, (struct blockif_req *)(uintptr_t)data,
-			       confined < 0 ? -EIO : res);
+		uring_complete(b, (struct blockif_req *)(uintptr_t)data, confined < 0 ? -EIO : res);
 	}
 	return NULL;
 }

@@ -1,7 +1,7 @@
 /* Block back end: a raw image (regular file or block device) served by a
  * small pool of I/O threads, or by io_uring for reads, writes and flushes
- * (aio=io_uring; discard and write-zeroes stay on the threads).  The image is never probed for a format
- * (SECURITY.md "Host-side input"): it is bytes, nothing else.
+ * (aio=io_uring; discard and write-zeroes stay on the threads).  The image is never probed for a
+ * format (SECURITY.md "Host-side input"): it is bytes, nothing else.
  *
  * bhyve's options, as keys under a device node: path, ro, nocache
  * (O_DIRECT), direct (O_SYNC), nodelete (no discard / punch hole),

@@ -45,26 +45,26 @@
 #include "thread.h"
 #include "vm.h"
 
-#define GDB_SIGINT 2
+#define GDB_SIGINT  2
 #define GDB_SIGTRAP 5
-#define GDB_NHWBP 4
-#define BP_VECTOR 3
-#define DB_VECTOR 1
+#define GDB_NHWBP   4
+#define BP_VECTOR   3
+#define DB_VECTOR   1
 /* DR6 (SDM vol. 3 §18.2.3): B0-B3 say which DR0-DR3 condition hit. */
 #define DR6_B(i) (1ull << (i))
 /* How long the stub waits for every vCPU to park (the test bed is slow). */
 #define GDB_PARK_TIMEOUT_S 30
-#define GDB_PAGE 4096ull
+#define GDB_PAGE	   4096ull
 /* Core registers in the 'g' packet: 16 GPRs + rip (8 bytes), eflags and six
  * segment selectors (4 bytes), gdb's 64bit-core.xml order. */
 #define GDB_G_BYTES (17 * 8 + 7 * 4)
 
 /* DR7 (SDM vol. 3 §18.2.4): L0-L3 enable bits at 2i, R/W and LEN at 16+4i
  * (00/00 = instruction execution), GE at bit 9 as the SDM recommends. */
-#define DR7_LOCAL(i) (1ull << (2 * (i)))
-#define DR7_GE (1ull << 9)
-#define DR7_FIXED1 (1ull << 10)
-#define DR7_RW_SHIFT(i) (16 + 4 * (i))
+#define DR7_LOCAL(i)	 (1ull << (2 * (i)))
+#define DR7_GE		 (1ull << 9)
+#define DR7_FIXED1	 (1ull << 10)
+#define DR7_RW_SHIFT(i)	 (16 + 4 * (i))
 #define DR7_LEN_SHIFT(i) (18 + 4 * (i))
 
 /* The kinds of DR0-DR3 slot, numbered as the Z packet types. */
@@ -339,8 +339,7 @@ static void kick_all(struct gdb *g)
 
 /* Why a KVM_EXIT_DEBUG stopped the vCPU, as a stop-reply reason
  * (appendix E.3): "" for a single step or an unknown cause. */
-static void stop_reason(struct gdb *g, const struct kvm_debug_exit_arch *d, char *out,
-			size_t n)
+static void stop_reason(struct gdb *g, const struct kvm_debug_exit_arch *d, char *out, size_t n)
 {
 	unsigned i;
 
@@ -357,9 +356,10 @@ static void stop_reason(struct gdb *g, const struct kvm_debug_exit_arch *d, char
 		if (h->kind == HW_EXEC)
 			snprintf(out, n, "hwbreak:;");
 		else
-			snprintf(out, n, "%s:%llx;", h->kind == HW_WRITE ? "watch"
-						     : h->kind == HW_READ ? "rwatch"
-									 : "awatch",
+			snprintf(out, n, "%s:%llx;",
+				 h->kind == HW_WRITE  ? "watch"
+				 : h->kind == HW_READ ? "rwatch"
+						      : "awatch",
 				 (unsigned long long)h->addr);
 		return;
 	}
@@ -756,8 +756,8 @@ static int hw_set(struct gdb *g, enum hw_kind kind, uint64_t addr, uint64_t len,
 	}
 	if (slot < 0)
 		return -ENOSPC;
-	g->hw[slot] = (struct hw_slot){ .used = true, .kind = kind, .addr = addr,
-					.len = (unsigned)len };
+	g->hw[slot] =
+	    (struct hw_slot){ .used = true, .kind = kind, .addr = addr, .len = (unsigned)len };
 	return 0;
 }
 
@@ -1091,7 +1091,8 @@ static void *gdb_thread(void *arg)
 
 static int gdb_listen(const char *addr, int port)
 {
-	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+	struct addrinfo hints = { .ai_family = AF_UNSPEC,
+				  .ai_socktype = SOCK_STREAM,
 				  .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
 	struct addrinfo *res, *ai;
 	char service[8];

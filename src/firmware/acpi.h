@@ -54,10 +54,10 @@ void acpi_config_init(struct acpi_config *cfg);
 
 /* Write the tables into [base, base + len), which must lie below 4 GiB
  * (RSDT entries are 32 bits) with base 64-byte aligned (the FACS needs
- * it): the RSDP is at base, where a guest scanning 0xE0000-0xFFFFF finds it if base is in that range.
- * *rsdp_gpa (may be NULL) receives its address.  Returns the number of bytes
- * used from base, -EINVAL for a bad config or range, -ENOSPC if the tables
- * do not fit, -EFAULT if the range is not guest RAM, -ENOMEM. */
+ * it): the RSDP is at base, where a guest scanning 0xE0000-0xFFFFF finds it if base is in that
+ * range. *rsdp_gpa (may be NULL) receives its address.  Returns the number of bytes used from base,
+ * -EINVAL for a bad config or range, -ENOSPC if the tables do not fit, -EFAULT if the range is not
+ * guest RAM, -ENOMEM. */
 int acpi_build(const struct gmem *m, uint64_t base, uint64_t len, const struct acpi_config *cfg,
 	       uint64_t *rsdp_gpa);
 

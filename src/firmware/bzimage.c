@@ -23,98 +23,98 @@
 #include "firmware/layout.h"
 #include "le.h"
 
-#define SECTOR_SIZE		512
-#define ZERO_PAGE_SIZE		4096
-#define PAGE_SIZE		4096ULL
-#define MIB			(1ULL << 20)
-#define GIB			(1ULL << 30)
+#define SECTOR_SIZE    512
+#define ZERO_PAGE_SIZE 4096
+#define PAGE_SIZE      4096ULL
+#define MIB	       (1ULL << 20)
+#define GIB	       (1ULL << 30)
 
 /* Setup header fields: offsets in the file and in boot_params alike
  * (boot.rst, "The Real-Mode Kernel Header"). */
-#define HDR_START		BZIMAGE_HDR_START
-#define HDR_SETUP_SECTS		0x1F1
-#define HDR_SYSSIZE		0x1F4
-#define HDR_BOOT_FLAG		0x1FE
-#define HDR_JUMP		0x200
-#define HDR_MAGIC		0x202
-#define HDR_VERSION		0x206
-#define HDR_TYPE_OF_LOADER	0x210
-#define HDR_LOADFLAGS		0x211
-#define HDR_RAMDISK_IMAGE	0x218
-#define HDR_RAMDISK_SIZE	0x21C
-#define HDR_HEAP_END_PTR	0x224
-#define HDR_CMD_LINE_PTR	0x228
-#define HDR_INITRD_ADDR_MAX	0x22C
-#define HDR_KERNEL_ALIGNMENT	0x230
-#define HDR_RELOCATABLE		0x234
-#define HDR_XLOADFLAGS		0x236
-#define HDR_CMDLINE_SIZE	0x238
-#define HDR_SETUP_DATA		0x250
-#define HDR_PREF_ADDRESS	0x258
-#define HDR_INIT_SIZE		0x260
+#define HDR_START	     BZIMAGE_HDR_START
+#define HDR_SETUP_SECTS	     0x1F1
+#define HDR_SYSSIZE	     0x1F4
+#define HDR_BOOT_FLAG	     0x1FE
+#define HDR_JUMP	     0x200
+#define HDR_MAGIC	     0x202
+#define HDR_VERSION	     0x206
+#define HDR_TYPE_OF_LOADER   0x210
+#define HDR_LOADFLAGS	     0x211
+#define HDR_RAMDISK_IMAGE    0x218
+#define HDR_RAMDISK_SIZE     0x21C
+#define HDR_HEAP_END_PTR     0x224
+#define HDR_CMD_LINE_PTR     0x228
+#define HDR_INITRD_ADDR_MAX  0x22C
+#define HDR_KERNEL_ALIGNMENT 0x230
+#define HDR_RELOCATABLE	     0x234
+#define HDR_XLOADFLAGS	     0x236
+#define HDR_CMDLINE_SIZE     0x238
+#define HDR_SETUP_DATA	     0x250
+#define HDR_PREF_ADDRESS     0x258
+#define HDR_INIT_SIZE	     0x260
 /* Protocol 2.12 ends the header after handover_offset. */
-#define HDR_MIN_END		0x268
-#define HDR_MAX_END		BZIMAGE_HDR_END
+#define HDR_MIN_END 0x268
+#define HDR_MAX_END BZIMAGE_HDR_END
 
 /* boot_params fields outside the setup header (zero-page.rst). */
-#define BP_EXT_RAMDISK_IMAGE	0x0C0
-#define BP_EXT_RAMDISK_SIZE	0x0C4
-#define BP_EXT_CMD_LINE_PTR	0x0C8
-#define BP_E820_ENTRIES		0x1E8
-#define BP_E820_TABLE		0x2D0
-#define BP_E820_MAX		128
-#define BP_E820_ENTRY_SIZE	20
+#define BP_EXT_RAMDISK_IMAGE 0x0C0
+#define BP_EXT_RAMDISK_SIZE  0x0C4
+#define BP_EXT_CMD_LINE_PTR  0x0C8
+#define BP_E820_ENTRIES	     0x1E8
+#define BP_E820_TABLE	     0x2D0
+#define BP_E820_MAX	     128
+#define BP_E820_ENTRY_SIZE   20
 
-#define BOOT_FLAG		0xAA55
-#define HDRS_MAGIC		0x53726448 /* "HdrS" */
-#define PROTO_MIN		0x0206
-#define PROTO_64BIT		0x020C
-#define LOADED_HIGH		0x01
-#define CAN_USE_HEAP		0x80
-#define XLF_KERNEL_64		0x0001
-#define LOADER_UNDEFINED	0xFF
+#define BOOT_FLAG	 0xAA55
+#define HDRS_MAGIC	 0x53726448 /* "HdrS" */
+#define PROTO_MIN	 0x0206
+#define PROTO_64BIT	 0x020C
+#define LOADED_HIGH	 0x01
+#define CAN_USE_HEAP	 0x80
+#define XLF_KERNEL_64	 0x0001
+#define LOADER_UNDEFINED 0xFF
 /* Heap end for a setup segment of 64 KiB, minus 0x200 (boot.rst). */
-#define HEAP_END		0xFE00
-#define ENTRY64_OFFSET		0x200
-#define INITRD_MAX_DEFAULT	0x37FFFFFFULL
+#define HEAP_END	   0xFE00
+#define ENTRY64_OFFSET	   0x200
+#define INITRD_MAX_DEFAULT 0x37FFFFFFULL
 
 /* The GDT (boot.rst: __BOOT_CS and __BOOT_DS, flat 4 GiB segments).  The
  * accessed bits are preset so the CPU never writes to the table. */
-#define GDT_ENTRIES		4
-#define GDT_CODE64		0x00AF9B000000FFFFULL /* G, L, P, S, exec/read */
-#define GDT_DATA		0x00CF93000000FFFFULL /* G, D/B, P, S, read/write */
+#define GDT_ENTRIES 4
+#define GDT_CODE64  0x00AF9B000000FFFFULL /* G, L, P, S, exec/read */
+#define GDT_DATA    0x00CF93000000FFFFULL /* G, D/B, P, S, read/write */
 
 /* Control registers for long mode (Intel SDM vol. 3 §9.8.5). */
-#define CR0_PE			(1ULL << 0)
-#define CR0_ET			(1ULL << 4)
-#define CR0_NE			(1ULL << 5)
-#define CR0_PG			(1ULL << 31)
-#define CR4_PAE			(1ULL << 5)
-#define EFER_LME		(1ULL << 8)
-#define EFER_LMA		(1ULL << 10)
+#define CR0_PE	 (1ULL << 0)
+#define CR0_ET	 (1ULL << 4)
+#define CR0_NE	 (1ULL << 5)
+#define CR0_PG	 (1ULL << 31)
+#define CR4_PAE	 (1ULL << 5)
+#define EFER_LME (1ULL << 8)
+#define EFER_LMA (1ULL << 10)
 
-#define PTE_P			0x001ULL
-#define PTE_RW			0x002ULL
-#define PTE_PS			0x080ULL
-#define PT_ENTRIES		512
-#define IDENT_MAP_END		(4 * GIB)
+#define PTE_P	      0x001ULL
+#define PTE_RW	      0x002ULL
+#define PTE_PS	      0x080ULL
+#define PT_ENTRIES    512
+#define IDENT_MAP_END (4 * GIB)
 
 /* The bzImage file; its first HDR_MAX_END bytes go into bzimage_kernel's
  * hdr, its protected-mode part is load_size bytes from setup_size. */
 struct image {
 	uint64_t file_size;
-	uint64_t setup_size;		/* real-mode part, not loaded */
+	uint64_t setup_size; /* real-mode part, not loaded */
 };
 
 struct loader {
 	const struct gmem *m;
 	char *err;
 	size_t errlen;
-	uint64_t low_end;		/* end of the low RAM entry holding 1 MiB */
+	uint64_t low_end; /* end of the low RAM entry holding 1 MiB */
 };
 
-__attribute__((format(printf, 3, 4)))
-static int fail(const struct loader *ld, int rc, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static int fail(const struct loader *ld, int rc,
+						      const char *fmt, ...)
 {
 	va_list ap;
 
@@ -152,8 +152,7 @@ static int read_at(int fd, uint64_t off, void *buf, size_t len)
 	return 0;
 }
 
-static int open_file(const struct loader *ld, const char *what, const char *path,
-		     uint64_t *size)
+static int open_file(const struct loader *ld, const char *what, const char *path, uint64_t *size)
 {
 	struct stat st;
 	int fd, rc;
@@ -208,18 +207,19 @@ static int check_header(const struct loader *ld, const char *path, struct image 
 		return fail(ld, -ENOEXEC, "%s: not a bzImage (no HdrS magic)", path);
 	version = le16_get(h + HDR_VERSION);
 	if (version < PROTO_MIN)
-		return fail(ld, -ENOEXEC, "%s: boot protocol %u.%02u is too old (need 2.12)",
-			    path, version >> 8, version & 0xFF);
+		return fail(ld, -ENOEXEC, "%s: boot protocol %u.%02u is too old (need 2.12)", path,
+			    version >> 8, version & 0xFF);
 	if (version < PROTO_64BIT)
 		return fail(ld, -ENOEXEC,
-			    "%s: boot protocol %u.%02u has no 64-bit entry point (need 2.12)",
-			    path, version >> 8, version & 0xFF);
+			    "%s: boot protocol %u.%02u has no 64-bit entry point (need 2.12)", path,
+			    version >> 8, version & 0xFF);
 	if (!(le16_get(h + HDR_XLOADFLAGS) & XLF_KERNEL_64))
-		return fail(ld, -ENOEXEC, "%s: kernel has no 64-bit entry point "
-			    "(XLF_KERNEL_64 not set)", path);
-	if (!(h[HDR_LOADFLAGS] & LOADED_HIGH))
-		return fail(ld, -ENOEXEC, "%s: a zImage, not a bzImage (LOADED_HIGH clear)",
+		return fail(ld, -ENOEXEC,
+			    "%s: kernel has no 64-bit entry point "
+			    "(XLF_KERNEL_64 not set)",
 			    path);
+	if (!(h[HDR_LOADFLAGS] & LOADED_HIGH))
+		return fail(ld, -ENOEXEC, "%s: a zImage, not a bzImage (LOADED_HIGH clear)", path);
 	/* The header ends at 0x202 + the jump's displacement byte. */
 	k->hdr_end = 0x202 + (size_t)h[HDR_JUMP + 1];
 	if (k->hdr_end < HDR_MIN_END)
@@ -259,9 +259,10 @@ static int place_kernel(const struct loader *ld, struct bzimage_kernel *k)
 	if (init_size < k->load_size)
 		init_size = k->load_size;
 	if (pref >= ld->low_end)
-		return fail(ld, -ENOMEM, "kernel runs at 0x%llx, above the guest's %llu MiB of "
-			    "low memory", (unsigned long long)pref,
-			    (unsigned long long)(ld->low_end / MIB));
+		return fail(ld, -ENOMEM,
+			    "kernel runs at 0x%llx, above the guest's %llu MiB of "
+			    "low memory",
+			    (unsigned long long)pref, (unsigned long long)(ld->low_end / MIB));
 
 	k->load_gpa = LAYOUT_KERNEL_LOW;
 	if (align > 1 && pref >= LAYOUT_KERNEL_LOW && pref % align == 0)
@@ -318,7 +319,8 @@ static int place_initrd(const struct loader *ld, const struct bzimage_kernel *k,
 	if (max < top)
 		top = max;
 	if (size > top || ((top - size) & ~(PAGE_SIZE - 1)) < k->end_gpa)
-		return fail(ld, -ENOMEM, "initrd too large for guest memory (%llu MiB initrd, "
+		return fail(ld, -ENOMEM,
+			    "initrd too large for guest memory (%llu MiB initrd, "
 			    "%llu MiB free between the kernel and 0x%llx)",
 			    (unsigned long long)mib_up(size),
 			    (unsigned long long)(top > k->end_gpa ? (top - k->end_gpa) / MIB : 0),
@@ -327,8 +329,8 @@ static int place_initrd(const struct loader *ld, const struct bzimage_kernel *k,
 	return 0;
 }
 
-static int write_guest(const struct loader *ld, const char *what, uint64_t gpa,
-		       const void *buf, size_t len)
+static int write_guest(const struct loader *ld, const char *what, uint64_t gpa, const void *buf,
+		       size_t len)
 {
 	if (gmem_write(ld->m, gpa, buf, len) < 0)
 		return fail(ld, -EFAULT, "cannot write the %s at 0x%llx: not guest RAM", what,
@@ -348,8 +350,7 @@ static int write_cmdline(const struct loader *ld, const struct bzimage_kernel *k
 	if (len > max)
 		return fail(ld, -E2BIG, "kernel command line too long (%zu bytes, at most %llu)",
 			    len, (unsigned long long)max);
-	return write_guest(ld, "command line", LAYOUT_CMDLINE, cmdline ? cmdline : "",
-			   len + 1);
+	return write_guest(ld, "command line", LAYOUT_CMDLINE, cmdline ? cmdline : "", len + 1);
 }
 
 static int write_gdt(const struct loader *ld, struct bzimage_boot *out)
@@ -498,9 +499,9 @@ int bzimage_load(const struct gmem *m, const char *kernel_path, const char *init
 	return bzimage_boot64(m, &k, initrd_path, cmdline, map, nmap, out, err, errlen);
 }
 
-int bzimage_boot64(const struct gmem *m, const struct bzimage_kernel *k,
-		   const char *initrd_path, const char *cmdline, const struct e820_entry *map,
-		   int nmap, struct bzimage_boot *out, char *err, size_t errlen)
+int bzimage_boot64(const struct gmem *m, const struct bzimage_kernel *k, const char *initrd_path,
+		   const char *cmdline, const struct e820_entry *map, int nmap,
+		   struct bzimage_boot *out, char *err, size_t errlen)
 {
 	struct loader ld = { .m = m, .err = err, .errlen = errlen };
 	struct bzimage_boot b = { 0 };

@@ -41,13 +41,11 @@ int e820_build(uint64_t lowmem, uint64_t highmem, struct e820_entry *map, int ma
 	 * the memory map, or Linux refuses MMCONFIG. */
 	n = e820_push(map, n, max, LAYOUT_ECAM_BASE, LAYOUT_ECAM_BASE + LAYOUT_ECAM_SIZE,
 		      E820_RESERVED);
-	n = e820_push(map, n, max, LAYOUT_HIGHMEM_BASE, LAYOUT_HIGHMEM_BASE + highmem,
-		      E820_RAM);
+	n = e820_push(map, n, max, LAYOUT_HIGHMEM_BASE, LAYOUT_HIGHMEM_BASE + highmem, E820_RAM);
 	return n;
 }
 
-int e820_add(struct e820_entry *map, int n, int max, uint64_t addr, uint64_t size,
-	     uint32_t type)
+int e820_add(struct e820_entry *map, int n, int max, uint64_t addr, uint64_t size, uint32_t type)
 {
 	int i, at;
 

@@ -7,10 +7,10 @@
 #include <stdint.h>
 
 /* Address range types, ACPI 6.5 Table 15.1. */
-#define E820_RAM	1
-#define E820_RESERVED	2
-#define E820_ACPI	3
-#define E820_NVS	4
+#define E820_RAM      1
+#define E820_RESERVED 2
+#define E820_ACPI     3
+#define E820_NVS      4
 
 /* Enough for the map e820_build makes plus a few e820_add ranges. */
 #define E820_MAX_ENTRIES 32
@@ -32,7 +32,6 @@ int e820_build(uint64_t lowmem, uint64_t highmem, struct e820_entry *map, int ma
 /* Insert [addr, addr+size) of the given type into a sorted map of n entries
  * (room for max).  Returns the new count, -EINVAL for an empty, wrapping or
  * overlapping range, -ENOSPC when the map is full. */
-int e820_add(struct e820_entry *map, int n, int max, uint64_t addr, uint64_t size,
-	     uint32_t type);
+int e820_add(struct e820_entry *map, int n, int max, uint64_t addr, uint64_t size, uint32_t type);
 
 #endif

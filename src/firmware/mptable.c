@@ -11,34 +11,34 @@
 #include "firmware/layout.h"
 #include "le.h"
 
-#define MPFP_SIZE	16	/* §4.1 floating pointer structure */
-#define MPCT_HDR_SIZE	44	/* §4.2 configuration table header */
-#define MP_SPEC_REV	4	/* revision 1.4 */
+#define MPFP_SIZE     16 /* §4.1 floating pointer structure */
+#define MPCT_HDR_SIZE 44 /* §4.2 configuration table header */
+#define MP_SPEC_REV   4	 /* revision 1.4 */
 
 /* Entry types and lengths, §4.3 Table 4-3. */
-#define MPE_PROCESSOR	0
-#define MPE_BUS		1
-#define MPE_IOAPIC	2
-#define MPE_IOINT	3
-#define MPE_LINT	4
-#define MPE_PROC_SIZE	20
-#define MPE_SIZE	8
+#define MPE_PROCESSOR 0
+#define MPE_BUS	      1
+#define MPE_IOAPIC    2
+#define MPE_IOINT     3
+#define MPE_LINT      4
+#define MPE_PROC_SIZE 20
+#define MPE_SIZE      8
 
 /* Interrupt types, Table 4-10. */
-#define MPI_INT		0
-#define MPI_NMI		1
-#define MPI_EXTINT	3
+#define MPI_INT	   0
+#define MPI_NMI	   1
+#define MPI_EXTINT 3
 
 /* I/O interrupt flags, Table 4-11: polarity bits 0-1, trigger bits 2-3. */
-#define MPF_CONFORMING	0x0
-#define MPF_PCI		(0x3 | 0x3 << 2) /* active low, level */
+#define MPF_CONFORMING 0x0
+#define MPF_PCI	       (0x3 | 0x3 << 2) /* active low, level */
 
 #define MP_BUS_PCI	0
 #define MP_BUS_ISA	1
-#define LAPIC_VERSION	0x14	/* integrated xAPIC */
-#define IOAPIC_VERSION	0x11	/* as KVM's I/O APIC reports */
+#define LAPIC_VERSION	0x14 /* integrated xAPIC */
+#define IOAPIC_VERSION	0x11 /* as KVM's I/O APIC reports */
 #define ISA_IRQS	16
-#define ISA_IRQ_CASCADE	2
+#define ISA_IRQ_CASCADE 2
 #define LAPIC_ALL	0xFF
 
 struct mpbuf {
@@ -103,9 +103,9 @@ static void put_processors(struct mpbuf *b, const struct mptable_config *cfg)
 
 	for (i = 0; i < cfg->ncpus; i++) {
 		put8(b, MPE_PROCESSOR);
-		put8(b, (uint8_t)i);				/* local APIC ID */
+		put8(b, (uint8_t)i); /* local APIC ID */
 		put8(b, LAPIC_VERSION);
-		put8(b, 0x01 | (i == 0 ? 0x02 : 0));	/* EN, BP on the BSP */
+		put8(b, 0x01 | (i == 0 ? 0x02 : 0)); /* EN, BP on the BSP */
 		put32(b, sig);
 		put32(b, feat);
 		put32(b, 0);
@@ -120,8 +120,8 @@ static void put_bus(struct mpbuf *b, uint8_t id, const char *type)
 	put_str(b, type, 6);
 }
 
-static void put_intr(struct mpbuf *b, uint8_t kind, uint8_t itype, uint16_t flags,
-		     uint8_t bus, uint8_t irq, uint8_t dst_id, uint8_t dst_pin)
+static void put_intr(struct mpbuf *b, uint8_t kind, uint8_t itype, uint16_t flags, uint8_t bus,
+		     uint8_t irq, uint8_t dst_id, uint8_t dst_pin)
 {
 	put8(b, kind);
 	put8(b, itype);
@@ -153,8 +153,8 @@ static void put_entries(struct mpbuf *b, const struct mptable_config *cfg)
 	for (irq = 0; irq < ISA_IRQS; irq++) {
 		if (irq == ISA_IRQ_CASCADE)
 			continue;
-		put_intr(b, MPE_IOINT, MPI_INT, MPF_CONFORMING, MP_BUS_ISA, (uint8_t)irq,
-			 ioapic_id, irq == 0 ? 2 : (uint8_t)irq);
+		put_intr(b, MPE_IOINT, MPI_INT, MPF_CONFORMING, MP_BUS_ISA, (uint8_t)irq, ioapic_id,
+			 irq == 0 ? 2 : (uint8_t)irq);
 	}
 	/* §4.3.4: a PCI source IRQ is the device number in bits 2-6 and the
 	 * pin (INTA# = 0) in bits 0-1. */
@@ -176,8 +176,8 @@ static int config_valid(const struct mptable_config *cfg)
 	int i;
 
 	if (cfg->ncpus < 1 || cfg->ncpus > MPTABLE_MAX_CPUS || pins < ISA_IRQS || pins > 240 ||
-	    cfg->npci_intr < 0 || cfg->npci_intr > 1024 ||
-	    (cfg->npci_intr > 0 && !cfg->pci_intr) || cfg->ioapic_base > UINT32_MAX)
+	    cfg->npci_intr < 0 || cfg->npci_intr > 1024 || (cfg->npci_intr > 0 && !cfg->pci_intr) ||
+	    cfg->ioapic_base > UINT32_MAX)
 		return 0;
 	for (i = 0; i < cfg->npci_intr; i++) {
 		const struct mptable_pci_intr *pi = &cfg->pci_intr[i];

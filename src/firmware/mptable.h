@@ -15,18 +15,18 @@
 /* One PCI INTx line routed to an I/O APIC input (MP spec §4.3.4, PCI bus
  * interrupt source encoding). */
 struct mptable_pci_intr {
-	uint8_t bus;		/* PCI bus number (only bus 0 has a bus entry) */
-	uint8_t slot;		/* device number, 0-31 */
-	uint8_t pin;		/* 0 = INTA# .. 3 = INTD# */
-	uint8_t ioapic_pin;	/* I/O APIC input */
+	uint8_t bus;	    /* PCI bus number (only bus 0 has a bus entry) */
+	uint8_t slot;	    /* device number, 0-31 */
+	uint8_t pin;	    /* 0 = INTA# .. 3 = INTD# */
+	uint8_t ioapic_pin; /* I/O APIC input */
 };
 
 struct mptable_config {
-	int ncpus;		/* processors, APIC IDs 0..ncpus-1, BSP is 0 */
-	uint32_t cpu_signature;	/* CPUID.1:EAX; 0 means family 6 */
-	uint32_t cpu_features;	/* CPUID.1:EDX; 0 means FPU and APIC */
-	uint64_t ioapic_base;	/* 0 means 0xFEC00000 */
-	int ioapic_pins;	/* 0 means 24 */
+	int ncpus;				 /* processors, APIC IDs 0..ncpus-1, BSP is 0 */
+	uint32_t cpu_signature;			 /* CPUID.1:EAX; 0 means family 6 */
+	uint32_t cpu_features;			 /* CPUID.1:EDX; 0 means FPU and APIC */
+	uint64_t ioapic_base;			 /* 0 means 0xFEC00000 */
+	int ioapic_pins;			 /* 0 means 24 */
 	const struct mptable_pci_intr *pci_intr; /* may be NULL */
 	int npci_intr;
 };

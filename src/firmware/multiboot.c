@@ -473,8 +473,7 @@ struct mb_info_layout {
 	size_t modstr_len;  /* with the NUL; 0 without a module */
 };
 
-static void info_layout(int nmap, const char *cmdline, const char *module,
-			struct mb_info_layout *l)
+static void info_layout(int nmap, const char *cmdline, const char *module, struct mb_info_layout *l)
 {
 	l->info = 0;
 	l->mmap = MULTIBOOT_INFO_SIZE;
@@ -614,8 +613,8 @@ static void load_bounds(const struct mb_loader *ld, struct multiboot_boot *b)
 
 /* Where a module of size bytes goes: the first page boundary at or after
  * from that starts size bytes of e820 RAM below 4 GiB. */
-static int place_module(struct mb_loader *ld, const struct e820_entry *map, int nmap,
-			uint64_t from, uint64_t size, uint64_t *gpa)
+static int place_module(struct mb_loader *ld, const struct e820_entry *map, int nmap, uint64_t from,
+			uint64_t size, uint64_t *gpa)
 {
 	uint64_t need = size ? size : 1;
 	int i;

@@ -29,78 +29,78 @@
 #include "le.h"
 
 /* ELF64 header (gABI, "ELF Header"). */
-#define EHDR_SIZE		64
-#define EI_CLASS		4
-#define EI_DATA			5
-#define EI_VERSION		6
-#define ELFCLASS64		2
-#define ELFDATA2LSB		1
-#define EV_CURRENT		1
-#define E_TYPE			16
-#define E_MACHINE		18
-#define E_ENTRY			24
-#define E_PHOFF			32
-#define E_EHSIZE		52
-#define E_PHENTSIZE		54
-#define E_PHNUM			56
-#define ET_EXEC			2
-#define EM_X86_64		62
-#define PN_XNUM			0xFFFF	/* real count elsewhere: never a kernel */
+#define EHDR_SIZE   64
+#define EI_CLASS    4
+#define EI_DATA	    5
+#define EI_VERSION  6
+#define ELFCLASS64  2
+#define ELFDATA2LSB 1
+#define EV_CURRENT  1
+#define E_TYPE	    16
+#define E_MACHINE   18
+#define E_ENTRY	    24
+#define E_PHOFF	    32
+#define E_EHSIZE    52
+#define E_PHENTSIZE 54
+#define E_PHNUM	    56
+#define ET_EXEC	    2
+#define EM_X86_64   62
+#define PN_XNUM	    0xFFFF /* real count elsewhere: never a kernel */
 
 /* ELF64 program header (gABI, "Program Header"). */
-#define PHDR_SIZE		56
-#define P_TYPE			0
-#define P_OFFSET		8
-#define P_VADDR			16
-#define P_PADDR			24
-#define P_FILESZ		32
-#define P_MEMSZ			40
-#define PT_LOAD			1
+#define PHDR_SIZE 56
+#define P_TYPE	  0
+#define P_OFFSET  8
+#define P_VADDR	  16
+#define P_PADDR	  24
+#define P_FILESZ  32
+#define P_MEMSZ	  40
+#define PT_LOAD	  1
 
 /* The setup header fields a kernel without one is given (boot.rst, "The
  * Real-Mode Kernel Header", offsets in boot_params). */
-#define HDR_BOOT_FLAG		0x1FE
-#define HDR_JUMP		0x200
-#define HDR_MAGIC		0x202
-#define HDR_VERSION		0x206
-#define HDR_LOADFLAGS		0x211
-#define HDR_INITRD_ADDR_MAX	0x22C
-#define HDR_KERNEL_ALIGNMENT	0x230
-#define HDR_XLOADFLAGS		0x236
-#define HDR_CMDLINE_SIZE	0x238
-#define HDR_PREF_ADDRESS	0x258
-#define HDR_INIT_SIZE		0x260
+#define HDR_BOOT_FLAG	     0x1FE
+#define HDR_JUMP	     0x200
+#define HDR_MAGIC	     0x202
+#define HDR_VERSION	     0x206
+#define HDR_LOADFLAGS	     0x211
+#define HDR_INITRD_ADDR_MAX  0x22C
+#define HDR_KERNEL_ALIGNMENT 0x230
+#define HDR_XLOADFLAGS	     0x236
+#define HDR_CMDLINE_SIZE     0x238
+#define HDR_PREF_ADDRESS     0x258
+#define HDR_INIT_SIZE	     0x260
 /* Protocol 2.12 (the first with a 64-bit entry and xloadflags) ends its
  * header at 0x268: the jump at 0x200 is "EB 66". */
-#define HDR_END_2_12		0x268
-#define PROTO_2_12		0x020C
-#define BOOT_FLAG		0xAA55
-#define HDRS_MAGIC		0x53726448 /* "HdrS" */
-#define LOADED_HIGH		0x01
-#define XLF_KERNEL_64		0x0001
+#define HDR_END_2_12  0x268
+#define PROTO_2_12    0x020C
+#define BOOT_FLAG     0xAA55
+#define HDRS_MAGIC    0x53726448 /* "HdrS" */
+#define LOADED_HIGH   0x01
+#define XLF_KERNEL_64 0x0001
 /* A 64-bit kernel takes an initrd anywhere below 2 GiB (boot.rst,
  * initrd_addr_max); its command line buffer is COMMAND_LINE_SIZE, 2048
  * bytes on x86, NUL included (boot.rst, cmdline_size). */
-#define INITRD_ADDR_MAX		0x7FFFFFFFU
-#define CMDLINE_SIZE		2047U
+#define INITRD_ADDR_MAX 0x7FFFFFFFU
+#define CMDLINE_SIZE	2047U
 /* CONFIG_PHYSICAL_ALIGN's default on x86-64 (the segments' p_align). */
-#define KERNEL_ALIGNMENT	0x200000U
+#define KERNEL_ALIGNMENT 0x200000U
 
-#define PAGE_SIZE		4096ULL
-#define IDENT_MAP_END		(1ULL << 32)	/* what bzimage_boot64 maps */
+#define PAGE_SIZE     4096ULL
+#define IDENT_MAP_END (1ULL << 32) /* what bzimage_boot64 maps */
 
 struct segment {
-	int index;		/* program header number, for messages */
+	int index; /* program header number, for messages */
 	uint64_t offset, vaddr, paddr, filesz, memsz;
 };
 
 struct elf_image {
 	uint64_t file_size;
-	uint64_t entry;		/* e_entry as found in the file */
+	uint64_t entry; /* e_entry as found in the file */
 	uint64_t phoff;
 	unsigned phnum;
 	struct segment seg[VMLINUX_MAX_PHDRS];
-	int nseg;		/* PT_LOAD segments with memsz > 0 */
+	int nseg; /* PT_LOAD segments with memsz > 0 */
 };
 
 struct loader {
@@ -121,15 +121,15 @@ static const struct {
 	{ 0, 0x500, "the real-mode IVT and BIOS data area" },
 	{ LAYOUT_GDT_BASE, LAYOUT_ZERO_PAGE, "the GDT" },
 	{ LAYOUT_ZERO_PAGE, LAYOUT_ZERO_PAGE + PAGE_SIZE, "the zero page" },
-	{ LAYOUT_PML4, LAYOUT_PD + LAYOUT_PD_COUNT * PAGE_SIZE, "the page tables" },
+	{ LAYOUT_PML4, LAYOUT_PD + LAYOUT_PD_COUNT *PAGE_SIZE, "the page tables" },
 	{ LAYOUT_CMDLINE, LAYOUT_CMDLINE + LAYOUT_CMDLINE_MAX, "the command line" },
 	{ LAYOUT_EBDA_BASE, LAYOUT_EBDA_BASE + LAYOUT_EBDA_SIZE, "the EBDA" },
 	{ LAYOUT_ACPI_BASE, LAYOUT_ACPI_BASE + LAYOUT_ACPI_SIZE, "the ACPI tables" },
 	{ LAYOUT_BIOS_BASE, LAYOUT_BIOS_END, "the MP table and SMBIOS area" },
 };
 
-__attribute__((format(printf, 3, 4)))
-static int fail(const struct loader *ld, int rc, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static int fail(const struct loader *ld, int rc,
+						      const char *fmt, ...)
 {
 	va_list ap;
 
@@ -197,7 +197,7 @@ int vmlinux_probe(const char *path)
 	rc = read_at(fd, 0, magic, sizeof(magic));
 	close(fd);
 	if (rc == -EIO)
-		return 0;	/* shorter than the magic */
+		return 0; /* shorter than the magic */
 	if (rc < 0)
 		return rc;
 	return memcmp(magic, "\177ELF", 4) == 0;
@@ -216,8 +216,7 @@ static int check_ehdr(const struct loader *ld, const uint8_t *e, struct elf_imag
 		return fail(ld, -ENOEXEC, "%s: ELF class %u, not ELF64: not an x86-64 vmlinux",
 			    ld->path, e[EI_CLASS]);
 	if (e[EI_DATA] != ELFDATA2LSB || e[EI_VERSION] != EV_CURRENT)
-		return fail(ld, -ENOEXEC, "%s: not a little-endian ELF version 1 file",
-			    ld->path);
+		return fail(ld, -ENOEXEC, "%s: not a little-endian ELF version 1 file", ld->path);
 	if (le16_get(e + E_MACHINE) != EM_X86_64)
 		return fail(ld, -ENOEXEC, "%s: ELF machine %u, not x86-64 (62)", ld->path,
 			    le16_get(e + E_MACHINE));
@@ -225,8 +224,7 @@ static int check_ehdr(const struct loader *ld, const uint8_t *e, struct elf_imag
 		return fail(ld, -ENOEXEC, "%s: ELF type %u, not an executable (2)", ld->path,
 			    le16_get(e + E_TYPE));
 	if (le16_get(e + E_EHSIZE) < EHDR_SIZE || phentsize != PHDR_SIZE)
-		return fail(ld, -ENOEXEC, "%s: bad ELF64 header or program header size",
-			    ld->path);
+		return fail(ld, -ENOEXEC, "%s: bad ELF64 header or program header size", ld->path);
 	img->entry = le64_get(e + E_ENTRY);
 	img->phoff = le64_get(e + E_PHOFF);
 	img->phnum = le16_get(e + E_PHNUM);
@@ -237,8 +235,10 @@ static int check_ehdr(const struct loader *ld, const uint8_t *e, struct elf_imag
 			    img->phnum, VMLINUX_MAX_PHDRS);
 	table = (uint64_t)img->phnum * PHDR_SIZE;
 	if (img->phoff > img->file_size || table > img->file_size - img->phoff)
-		return fail(ld, -ENOEXEC, "%s: program headers past the end of the file "
-			    "(truncated?)", ld->path);
+		return fail(ld, -ENOEXEC,
+			    "%s: program headers past the end of the file "
+			    "(truncated?)",
+			    ld->path);
 	return 0;
 }
 
@@ -296,13 +296,17 @@ static int check_segment(const struct loader *ld, const struct elf_image *img,
 		return fail(ld, -ENOEXEC, "%s: segment %d has more file bytes than memory bytes",
 			    ld->path, s->index);
 	if (s->offset > img->file_size || s->filesz > img->file_size - s->offset)
-		return fail(ld, -ENOEXEC, "%s: segment %d lies past the end of the file "
-			    "(truncated?)", ld->path, s->index);
+		return fail(ld, -ENOEXEC,
+			    "%s: segment %d lies past the end of the file "
+			    "(truncated?)",
+			    ld->path, s->index);
 	if (end < s->paddr || end > IDENT_MAP_END || !in_ram_entry(ld, s->paddr, end) ||
 	    !gmem_ptr(ld->m, s->paddr, s->memsz))
-		return fail(ld, -ENOMEM, "%s: segment %d at 0x%llx-0x%llx is not in guest RAM "
-			    "below 4 GiB (too little memory?)", ld->path, s->index,
-			    (unsigned long long)s->paddr, (unsigned long long)(end - 1));
+		return fail(ld, -ENOMEM,
+			    "%s: segment %d at 0x%llx-0x%llx is not in guest RAM "
+			    "below 4 GiB (too little memory?)",
+			    ld->path, s->index, (unsigned long long)s->paddr,
+			    (unsigned long long)(end - 1));
 	for (i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++) {
 		if (s->paddr < reserved[i].end && reserved[i].start < end)
 			return fail(ld, -EINVAL, "%s: segment %d at 0x%llx-0x%llx overlaps %s",
@@ -371,7 +375,7 @@ static int load_segments(const struct loader *ld, int fd, const struct elf_image
 		const struct segment *s = &img->seg[i];
 		uint8_t *host = gmem_ptr(ld->m, s->paddr, s->memsz);
 
-		if (!host)	/* checked already; kept for the reader */
+		if (!host) /* checked already; kept for the reader */
 			return fail(ld, -EFAULT, "%s: segment %d is not in guest RAM", ld->path,
 				    s->index);
 		rc = read_at(fd, s->offset, host, s->filesz);
@@ -443,8 +447,12 @@ int vmlinux_load(const struct gmem *m, const char *kernel_path, const char *init
 		 struct bzimage_boot *out, char *err, size_t errlen)
 {
 	struct loader ld = {
-		.m = m, .path = kernel_path, .map = map, .nmap = nmap,
-		.err = err, .errlen = errlen,
+		.m = m,
+		.path = kernel_path,
+		.map = map,
+		.nmap = nmap,
+		.err = err,
+		.errlen = errlen,
 	};
 	struct bzimage_kernel k = { 0 };
 	struct elf_image img;

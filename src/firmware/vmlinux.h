@@ -14,7 +14,7 @@
 #include "gmem.h"
 
 /* More program headers than this is not a kernel (Linux has about 5). */
-#define VMLINUX_MAX_PHDRS	64
+#define VMLINUX_MAX_PHDRS 64
 
 /* 1 if the file at path starts with the ELF magic, 0 if not, a negative
  * errno if it cannot be read.  Only the magic is looked at: whether the ELF

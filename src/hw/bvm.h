@@ -30,14 +30,14 @@
 #include "inout.h"
 #include "mevent.h"
 
-#define BVM_CONS_PORT	0x220
-#define BVM_DBG_PORT	0x224
-#define BVM_PORT_LEN	4
-#define BVM_CONS_SIG	0x6276	/* 'b' << 8 | 'v' */
-#define BVM_DBG_SIG	0x4256	/* 'B' << 8 | 'V' */
-#define BVM_NO_DATA	0xFFFFFFFFu
-#define BVM_IN_SIZE	4096
-#define BVM_OUT_SIZE	(64 * 1024)
+#define BVM_CONS_PORT 0x220
+#define BVM_DBG_PORT  0x224
+#define BVM_PORT_LEN  4
+#define BVM_CONS_SIG  0x6276 /* 'b' << 8 | 'v' */
+#define BVM_DBG_SIG   0x4256 /* 'B' << 8 | 'V' */
+#define BVM_NO_DATA   0xFFFFFFFFu
+#define BVM_IN_SIZE   4096
+#define BVM_OUT_SIZE  (64 * 1024)
 
 struct bvm;
 

@@ -6,12 +6,12 @@
 #include "inout.h"
 #include "vm.h"
 
-#define POST_PORT 0x80
-#define KBC_DATA_PORT 0x60
-#define KBC_CMD_PORT 0x64
+#define POST_PORT	    0x80
+#define KBC_DATA_PORT	    0x60
+#define KBC_CMD_PORT	    0x64
 #define KBC_CMD_PULSE_RESET 0xfe
-#define RCR_RST_CPU 0x04
-#define NOTIFY_PORT 0x488
+#define RCR_RST_CPU	    0x04
+#define NOTIFY_PORT	    0x488
 
 /* Writes to the POST port are progress codes for a diagnostic card; reads
  * see no card. */
@@ -45,8 +45,7 @@ static int kbc_io(void *arg, int vcpu, bool in, uint16_t port, int bytes, uint32
  * write with RST_CPU set resets the system; the other bits are kept so a
  * read-modify-write sequence sees them. A 32-bit access at 0xCF8 is the PCI
  * configuration address, not this register, so only byte accesses count. */
-int legacy_reset_control_io(void *arg, int vcpu, bool in, uint16_t port, int bytes,
-			    uint32_t *val)
+int legacy_reset_control_io(void *arg, int vcpu, bool in, uint16_t port, int bytes, uint32_t *val)
 {
 	struct vm *vm = arg;
 

@@ -14,7 +14,6 @@ int legacy_init(struct vm *vm);
 /* The reset control register at 0xCF9 (byte accesses, arg is the vm): its
  * port lies inside the PCI configuration address dword 0xCF8-0xCFB, so the
  * PCI core owns the range and forwards byte accesses at 0xCF9 here. */
-int legacy_reset_control_io(void *arg, int vcpu, bool in, uint16_t port, int bytes,
-			    uint32_t *val);
+int legacy_reset_control_io(void *arg, int vcpu, bool in, uint16_t port, int bytes, uint32_t *val);
 
 #endif

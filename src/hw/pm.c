@@ -72,8 +72,8 @@ static void pm_sci_signal(struct pm *pm, int level)
 static uint32_t pm_timer(struct pm *pm)
 {
 	uint64_t ns = pm_now(pm) - pm->t0_ns;
-	uint64_t ticks = (ns / 1000000000ull) * PM_TIMER_HZ +
-			 (ns % 1000000000ull) * PM_TIMER_HZ / 1000000000ull;
+	uint64_t ticks =
+	    (ns / 1000000000ull) * PM_TIMER_HZ + (ns % 1000000000ull) * PM_TIMER_HZ / 1000000000ull;
 
 	return (uint32_t)(ticks & 0xffffff);
 }

@@ -31,25 +31,25 @@
 
 #include "le.h"
 
-#define CMOS_SIZE 128
+#define CMOS_SIZE  128
 #define NS_PER_SEC 1000000000LL
 /* UIP rises this long before each update (data sheet tBUC, 32.768 kHz). */
 #define UIP_WINDOW_NS 244000LL
 /* Fire the update timer just after the second boundary, never before it. */
 #define UPDATE_SLACK_NS 50000LL
 
-#define REG_A_DV_MASK 0x70
-#define REG_A_DV_RESET 0x60 /* DV2 and DV1 set: divider chain held in reset */
-#define REG_A_RS_MASK 0x0f
-#define REG_B_INT_MASK (RTC_B_PIE | RTC_B_AIE | RTC_B_UIE)
+#define REG_A_DV_MASK	0x70
+#define REG_A_DV_RESET	0x60 /* DV2 and DV1 set: divider chain held in reset */
+#define REG_A_RS_MASK	0x0f
+#define REG_B_INT_MASK	(RTC_B_PIE | RTC_B_AIE | RTC_B_UIE)
 #define ALARM_DONT_CARE 0xc0
 
 /* PC memory-size bytes (IBM AT BIOS convention). */
-#define CMOS_BASE_MEM 0x15     /* KiB below 1 MiB, 16 bits */
-#define CMOS_EXT_MEM 0x17      /* KiB above 1 MiB, 16 bits, capped */
-#define CMOS_EXT_MEM2 0x30     /* same, as POST reports it */
+#define CMOS_BASE_MEM	   0x15 /* KiB below 1 MiB, 16 bits */
+#define CMOS_EXT_MEM	   0x17 /* KiB above 1 MiB, 16 bits, capped */
+#define CMOS_EXT_MEM2	   0x30 /* same, as POST reports it */
 #define CMOS_MEM_ABOVE_16M 0x34 /* 64 KiB units from 16 MiB to the top of low RAM */
-#define CMOS_MEM_ABOVE_4G 0x5b /* 64 KiB units above 4 GiB, 24 bits */
+#define CMOS_MEM_ABOVE_4G  0x5b /* 64 KiB units above 4 GiB, 24 bits */
 
 #define KIB 1024ULL
 #define MIB (1024 * KIB)
@@ -58,10 +58,10 @@ struct rtc {
 	pthread_mutex_t lock;
 	struct rtc_config cfg;
 	uint8_t cmos[CMOS_SIZE];
-	uint8_t index_reg;	/* last byte written to port 0x70 */
-	int64_t offset;		/* RTC seconds minus host seconds */
-	bool halted;		/* time registers frozen (SET or divider reset) */
-	int64_t last_ns;	/* host time of the previous flag evaluation */
+	uint8_t index_reg; /* last byte written to port 0x70 */
+	int64_t offset;	   /* RTC seconds minus host seconds */
+	bool halted;	   /* time registers frozen (SET or divider reset) */
+	int64_t last_ns;   /* host time of the previous flag evaluation */
 	int irq_level;
 
 	struct mevent *periodic_ev;
@@ -70,7 +70,7 @@ struct rtc {
 	bool update_armed;
 };
 
-static const uint8_t time_regs[] = { RTC_SEC,  RTC_MIN,	 RTC_HOUR,  RTC_WDAY,
+static const uint8_t time_regs[] = { RTC_SEC,  RTC_MIN,	  RTC_HOUR, RTC_WDAY,
 				     RTC_MDAY, RTC_MONTH, RTC_YEAR, RTC_CENTURY };
 
 static bool is_time_reg(unsigned int idx)
@@ -193,8 +193,8 @@ static void parse_time(struct rtc *r, int64_t now_ns)
 	tm.tm_hour = hour_from_reg(r, r->cmos[RTC_HOUR]);
 	tm.tm_mday = from_reg(r, r->cmos[RTC_MDAY]);
 	tm.tm_mon = from_reg(r, r->cmos[RTC_MONTH]) - 1;
-	tm.tm_year = from_reg(r, r->cmos[RTC_CENTURY]) * 100 + from_reg(r, r->cmos[RTC_YEAR]) -
-		     1900;
+	tm.tm_year =
+	    from_reg(r, r->cmos[RTC_CENTURY]) * 100 + from_reg(r, r->cmos[RTC_YEAR]) - 1900;
 	errno = 0;
 	t = timegm(&tm);
 	if (t == (time_t)-1 && errno != 0)
@@ -270,8 +270,7 @@ static void evaluate(struct rtc *r, int64_t now_ns)
 		irq_update(r);
 		return;
 	}
-	if (!r->halted &&
-	    floor_div(now_ns, NS_PER_SEC) != floor_div(r->last_ns, NS_PER_SEC)) {
+	if (!r->halted && floor_div(now_ns, NS_PER_SEC) != floor_div(r->last_ns, NS_PER_SEC)) {
 		r->cmos[RTC_REG_C] |= RTC_C_UF;
 		render_now(r, now_ns);
 		if (alarm_matches(r))

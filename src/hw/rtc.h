@@ -18,38 +18,38 @@
 #include "mevent.h"
 
 #define RTC_PORT_INDEX 0x70
-#define RTC_PORT_DATA 0x71
-#define RTC_IRQ 8
+#define RTC_PORT_DATA  0x71
+#define RTC_IRQ	       8
 
 /* CMOS offsets (MC146818 data sheet; memory bytes as PC BIOSes set them). */
-#define RTC_SEC 0x00
-#define RTC_SEC_ALARM 0x01
-#define RTC_MIN 0x02
-#define RTC_MIN_ALARM 0x03
-#define RTC_HOUR 0x04
+#define RTC_SEC	       0x00
+#define RTC_SEC_ALARM  0x01
+#define RTC_MIN	       0x02
+#define RTC_MIN_ALARM  0x03
+#define RTC_HOUR       0x04
 #define RTC_HOUR_ALARM 0x05
-#define RTC_WDAY 0x06
-#define RTC_MDAY 0x07
-#define RTC_MONTH 0x08
-#define RTC_YEAR 0x09
-#define RTC_REG_A 0x0a
-#define RTC_REG_B 0x0b
-#define RTC_REG_C 0x0c
-#define RTC_REG_D 0x0d
-#define RTC_CENTURY 0x32
+#define RTC_WDAY       0x06
+#define RTC_MDAY       0x07
+#define RTC_MONTH      0x08
+#define RTC_YEAR       0x09
+#define RTC_REG_A      0x0a
+#define RTC_REG_B      0x0b
+#define RTC_REG_C      0x0c
+#define RTC_REG_D      0x0d
+#define RTC_CENTURY    0x32
 
-#define RTC_A_UIP 0x80
-#define RTC_B_SET 0x80
-#define RTC_B_PIE 0x40
-#define RTC_B_AIE 0x20
-#define RTC_B_UIE 0x10
+#define RTC_A_UIP	0x80
+#define RTC_B_SET	0x80
+#define RTC_B_PIE	0x40
+#define RTC_B_AIE	0x20
+#define RTC_B_UIE	0x10
 #define RTC_B_DM_BINARY 0x04
-#define RTC_B_24H 0x02
-#define RTC_C_IRQF 0x80
-#define RTC_C_PF 0x40
-#define RTC_C_AF 0x20
-#define RTC_C_UF 0x10
-#define RTC_D_VRT 0x80
+#define RTC_B_24H	0x02
+#define RTC_C_IRQF	0x80
+#define RTC_C_PF	0x40
+#define RTC_C_AF	0x20
+#define RTC_C_UF	0x10
+#define RTC_D_VRT	0x80
 
 struct rtc;
 
@@ -59,13 +59,13 @@ typedef void rtc_irq_fn(void *arg, int level);
 typedef void rtc_now_fn(void *arg, struct timespec *ts);
 
 struct rtc_config {
-	rtc_now_fn *now;   /* NULL: clock_gettime(CLOCK_REALTIME) */
+	rtc_now_fn *now; /* NULL: clock_gettime(CLOCK_REALTIME) */
 	void *now_arg;
-	bool utc;	   /* -u: the RTC keeps UTC; otherwise host local time */
-	rtc_irq_fn *irq;   /* may be NULL */
+	bool utc;	 /* -u: the RTC keeps UTC; otherwise host local time */
+	rtc_irq_fn *irq; /* may be NULL */
 	void *irq_arg;
-	uint64_t lowmem;   /* bytes of guest RAM below 4 GiB, from address 0 */
-	uint64_t highmem;  /* bytes of guest RAM from 4 GiB up */
+	uint64_t lowmem;  /* bytes of guest RAM below 4 GiB, from address 0 */
+	uint64_t highmem; /* bytes of guest RAM from 4 GiB up */
 };
 
 /* NULL with errno set on failure. */

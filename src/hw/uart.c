@@ -33,44 +33,44 @@
 
 #define IER_ERBFI 0x01 /* received data available */
 #define IER_ETBEI 0x02 /* THR empty */
-#define IER_ELSI 0x04  /* receiver line status */
+#define IER_ELSI  0x04 /* receiver line status */
 #define IER_EDSSI 0x08 /* modem status */
-#define IER_MASK 0x0f
+#define IER_MASK  0x0f
 
-#define IIR_NONE 0x01
-#define IIR_MSR 0x00
-#define IIR_THRE 0x02
-#define IIR_RDA 0x04
-#define IIR_RLS 0x06
+#define IIR_NONE    0x01
+#define IIR_MSR	    0x00
+#define IIR_THRE    0x02
+#define IIR_RDA	    0x04
+#define IIR_RLS	    0x06
 #define IIR_TIMEOUT 0x0c
 #define IIR_FIFO_ON 0xc0
 
-#define FCR_ENABLE 0x01
-#define FCR_CLEAR_RX 0x02
+#define FCR_ENABLE	  0x01
+#define FCR_CLEAR_RX	  0x02
 #define FCR_TRIGGER_SHIFT 6
 
 #define LCR_DLAB 0x80
 
-#define MCR_DTR 0x01
-#define MCR_RTS 0x02
+#define MCR_DTR	 0x01
+#define MCR_RTS	 0x02
 #define MCR_OUT1 0x04
 #define MCR_OUT2 0x08
 #define MCR_LOOP 0x10
 #define MCR_MASK 0x1f
 
-#define LSR_DR 0x01
-#define LSR_OE 0x02
+#define LSR_DR	 0x01
+#define LSR_OE	 0x02
 #define LSR_THRE 0x20
 #define LSR_TEMT 0x40
 
-#define MSR_DCTS 0x01
-#define MSR_DDSR 0x02
-#define MSR_TERI 0x04
-#define MSR_DDCD 0x08
-#define MSR_CTS 0x10
-#define MSR_DSR 0x20
-#define MSR_RI 0x40
-#define MSR_DCD 0x80
+#define MSR_DCTS   0x01
+#define MSR_DDSR   0x02
+#define MSR_TERI   0x04
+#define MSR_DDCD   0x08
+#define MSR_CTS	   0x10
+#define MSR_DSR	   0x20
+#define MSR_RI	   0x40
+#define MSR_DCD	   0x80
 #define MSR_DELTAS 0x0f
 
 #define UART_NAME_MAX 16
@@ -88,7 +88,7 @@ struct uart {
 	uint8_t ier, lcr, mcr, scr, dll, dlm;
 	bool fifo_on;
 	unsigned int trigger; /* receive trigger level, in bytes */
-	bool overrun;         /* LSR.OE, cleared by reading LSR */
+	bool overrun;	      /* LSR.OE, cleared by reading LSR */
 	bool thre_pending;    /* THRE interrupt condition */
 	uint8_t msr_delta;    /* MSR bits 0..3 */
 

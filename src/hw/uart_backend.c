@@ -37,7 +37,7 @@
 #include "log.h"
 
 #define TX_RING_SIZE (64 * 1024)
-#define SAVED_MAX 16
+#define SAVED_MAX    16
 
 enum backend_kind { BK_STDIO, BK_PATH, BK_PTY, BK_TCP, BK_UNIX };
 
@@ -50,20 +50,20 @@ struct uart_backend {
 	 * while the main thread reads, flushes and (for sockets) swaps
 	 * clients. */
 	pthread_mutex_t lock;
-	int rfd;		 /* input, -1: none */
-	int wfd;		 /* output, -1: none (never equal to rfd) */
-	bool wsock;		 /* wfd is a socket: send(MSG_NOSIGNAL) */
-	struct mevent *rev;	 /* read event on rfd */
-	struct mevent *wev;	 /* write event on wfd, enabled while the ring holds data */
+	int rfd;	    /* input, -1: none */
+	int wfd;	    /* output, -1: none (never equal to rfd) */
+	bool wsock;	    /* wfd is a socket: send(MSG_NOSIGNAL) */
+	struct mevent *rev; /* read event on rfd */
+	struct mevent *wev; /* write event on wfd, enabled while the ring holds data */
 	uint8_t *ring;
 	size_t ring_head, ring_len;
 	uint64_t dropped;
 
-	int listen_fd;		 /* tcp/unix */
+	int listen_fd; /* tcp/unix */
 	struct mevent *lev;
-	int hold_fd;		 /* pty slave kept open (no hang-up while nobody's attached) */
-	int tty_slot;		 /* saved[] entry of a tty we put in raw mode, -1: none */
-	char *unix_path;	 /* socket file to unlink on close */
+	int hold_fd;	 /* pty slave kept open (no hang-up while nobody's attached) */
+	int tty_slot;	 /* saved[] entry of a tty we put in raw mode, -1: none */
+	char *unix_path; /* socket file to unlink on close */
 	char addr[INET6_ADDRSTRLEN + 16];
 	char pty_path[64];
 };
@@ -562,8 +562,8 @@ static void record_tcp_addr(struct uart_backend *b, int fd)
 	    getnameinfo((struct sockaddr *)&ss, len, host, sizeof(host), port, sizeof(port),
 			NI_NUMERICHOST | NI_NUMERICSERV) != 0)
 		return;
-	snprintf(b->addr, sizeof(b->addr), ss.ss_family == AF_INET6 ? "[%s]:%s" : "%s:%s",
-		 host, port);
+	snprintf(b->addr, sizeof(b->addr), ss.ss_family == AF_INET6 ? "[%s]:%s" : "%s:%s", host,
+		 port);
 }
 
 static int open_tcp(struct uart_backend *b, const char *arg)

@@ -53,8 +53,8 @@ struct vblk {
 	pthread_mutex_t lock; /* free list, inflight */
 	pthread_cond_t idle;
 	int inflight;
-	struct vblk_req *free;	 /* slots used before and now free */
-	int unused;		 /* reqs[unused..] never handed out yet */
+	struct vblk_req *free; /* slots used before and now free */
+	int unused;	       /* reqs[unused..] never handed out yet */
 	struct vblk_req reqs[VQ_MAX_SIZE];
 	struct vq_chain chain; /* used only by vblk_process (serialised) */
 	/* PCI glue */

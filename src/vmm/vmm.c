@@ -14,7 +14,7 @@
  * map on Intel; put them just below the 16 MiB boot-ROM window at the top of
  * 4 GiB, away from the local APIC, I/O APIC and HPET. */
 #define VMM_IDENTITY_MAP_ADDR 0xfeffc000ull
-#define VMM_TSS_ADDR 0xfeffd000ull
+#define VMM_TSS_ADDR	      0xfeffd000ull
 
 #define CPUID_MAX_ENTRIES 256
 
@@ -130,7 +130,7 @@ static int vmm_setup_irq_routing(struct vmm *vm)
 			r->entries[n].gsi = gsi;
 			r->entries[n].type = KVM_IRQ_ROUTING_IRQCHIP;
 			r->entries[n].u.irqchip.irqchip =
-				gsi < 8 ? KVM_IRQCHIP_PIC_MASTER : KVM_IRQCHIP_PIC_SLAVE;
+			    gsi < 8 ? KVM_IRQCHIP_PIC_MASTER : KVM_IRQCHIP_PIC_SLAVE;
 			r->entries[n].u.irqchip.pin = gsi % 8;
 			n++;
 		}
@@ -359,8 +359,8 @@ static unsigned ceil_log2(unsigned n)
 
 /* Shape one CPUID entry for this vCPU (Intel SDM vol. 2A, CPUID; AMD APM
  * vol. 3, appendix E). The APIC ID is the vCPU index, as in bhyve. */
-static void cpuid_fixup(struct kvm_cpuid_entry2 *e, unsigned apic_id,
-			const struct vmm_topology *t, bool x2apic)
+static void cpuid_fixup(struct kvm_cpuid_entry2 *e, unsigned apic_id, const struct vmm_topology *t,
+			bool x2apic)
 {
 	unsigned per_pkg = t->cores * t->threads;
 	unsigned smt_shift = ceil_log2(t->threads);

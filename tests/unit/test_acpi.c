@@ -82,7 +82,7 @@ static void check_fadt(const uint8_t *p, const struct acpi_config *cfg)
 
 	assert_int_equal(le32_get(p + 4), 276);
 	assert_int_equal(p[8], 6);
-	assert_int_equal(le16_get(p + 46), 9);    /* SCI_INT */
+	assert_int_equal(le16_get(p + 46), 9);	  /* SCI_INT */
 	assert_int_equal(le32_get(p + 48), 0xB2); /* SMI_CMD */
 	assert_int_equal(p[52], 0xA0);
 	assert_int_equal(p[53], 0xA1);
@@ -136,7 +136,7 @@ static void check_madt(const uint8_t *p, const struct acpi_config *cfg)
 		switch (e[0]) {
 		case 0:
 			assert_int_equal(e[1], 8);
-			assert_int_equal(e[3], xapic);	  /* APIC IDs in order */
+			assert_int_equal(e[3], xapic);	      /* APIC IDs in order */
 			assert_int_equal(le32_get(e + 4), 1); /* enabled */
 			xapic++;
 			break;

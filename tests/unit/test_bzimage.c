@@ -20,8 +20,8 @@
 #include "firmware/layout.h"
 #include "gmem.h"
 
-#define MIB (1ULL << 20)
-#define GUARD (64u << 10)
+#define MIB	   (1ULL << 20)
+#define GUARD	   (64u << 10)
 #define GUARD_BYTE 0xA5
 
 /* Guest RAM [0, size) between two guard zones that must stay untouched. */
@@ -51,8 +51,8 @@ struct synth {
 	uint32_t init_size;
 	uint32_t cmdline_size;
 	uint32_t initrd_addr_max;
-	uint32_t pm_size;	/* protected-mode part, a multiple of 16 */
-	uint32_t cut;		/* bytes removed from the end of the file */
+	uint32_t pm_size; /* protected-mode part, a multiple of 16 */
+	uint32_t cut;	  /* bytes removed from the end of the file */
 };
 
 static const struct synth synth_default = {
@@ -145,7 +145,7 @@ static const char *make_image(const char *name, const struct synth *s)
 	img[0x234] = s->relocatable;
 	put16(img, 0x236, s->xloadflags);
 	put32(img, 0x238, s->cmdline_size);
-	put64(img, 0x250, 0xDEADBEEF);	/* a stale setup_data the loader must clear */
+	put64(img, 0x250, 0xDEADBEEF); /* a stale setup_data the loader must clear */
 	put64(img, 0x258, s->pref_address);
 	put32(img, 0x260, s->init_size);
 	for (i = 0; i < s->pm_size; i++)
@@ -247,7 +247,7 @@ static void check_tables(const struct guest *g)
 	assert_int_equal(b->cr0, 0x80000031);
 	assert_int_equal(b->cr4, 0x20);
 	assert_int_equal(b->efer, 0x500);
-	assert_int_equal(b->rflags & 0x200, 0);	/* interrupts off */
+	assert_int_equal(b->rflags & 0x200, 0); /* interrupts off */
 	assert_int_equal(b->gdt_base, LAYOUT_GDT_BASE);
 	assert_int_equal(b->gdt_limit, 31);
 
@@ -296,17 +296,15 @@ static void check_zero_page(const struct guest *g, const char *cmdline)
 	assert_int_equal(get32(bp, 0x202), 0x53726448);
 	assert_int_equal(get16(bp, 0x1FE), 0xAA55);
 	assert_int_equal(get16(bp, 0x206), g->boot.protocol);
-	assert_int_equal(bp[0x210], 0xFF);		/* type_of_loader */
-	assert_int_equal(bp[0x211] & 0x81, 0x81);	/* LOADED_HIGH, CAN_USE_HEAP */
+	assert_int_equal(bp[0x210], 0xFF);	  /* type_of_loader */
+	assert_int_equal(bp[0x211] & 0x81, 0x81); /* LOADED_HIGH, CAN_USE_HEAP */
 	assert_int_equal(get16(bp, 0x224), 0xFE00);
-	assert_int_equal(get64(bp, 0x250), 0);		/* setup_data */
+	assert_int_equal(get64(bp, 0x250), 0); /* setup_data */
 	cmd = get32(bp, 0x228) | (uint64_t)get32(bp, 0x0C8) << 32;
 	assert_int_equal(cmd, LAYOUT_CMDLINE);
 	assert_string_equal((const char *)g->ram + cmd, cmdline);
-	assert_int_equal(get32(bp, 0x218) | (uint64_t)get32(bp, 0x0C0) << 32,
-			 g->boot.initrd_gpa);
-	assert_int_equal(get32(bp, 0x21C) | (uint64_t)get32(bp, 0x0C4) << 32,
-			 g->boot.initrd_size);
+	assert_int_equal(get32(bp, 0x218) | (uint64_t)get32(bp, 0x0C0) << 32, g->boot.initrd_gpa);
+	assert_int_equal(get32(bp, 0x21C) | (uint64_t)get32(bp, 0x0C4) << 32, g->boot.initrd_size);
 	assert_int_equal(bp[0x1E8], g->nmap);
 	for (i = 0; i < g->nmap; i++) {
 		const uint8_t *e = bp + 0x2D0 + i * 20;
@@ -542,17 +540,19 @@ static void test_bad_map(void **state)
 
 	(void)state;
 	memset(many, 0, sizeof(many));
-	assert_int_equal(bzimage_load(&g->m, k, NULL, NULL, g->map, 0, &g->boot, g->err,
-				      sizeof(g->err)), -EINVAL);
-	assert_int_equal(bzimage_load(&g->m, k, NULL, NULL, many, 130, &g->boot, g->err,
-				      sizeof(g->err)), -E2BIG);
+	assert_int_equal(
+	    bzimage_load(&g->m, k, NULL, NULL, g->map, 0, &g->boot, g->err, sizeof(g->err)),
+	    -EINVAL);
+	assert_int_equal(
+	    bzimage_load(&g->m, k, NULL, NULL, many, 130, &g->boot, g->err, sizeof(g->err)),
+	    -E2BIG);
 	/* A map without RAM at 1 MiB. */
-	assert_int_equal(bzimage_load(&g->m, k, NULL, NULL, g->map, 3, &g->boot, g->err,
-				      sizeof(g->err)), -EINVAL);
+	assert_int_equal(
+	    bzimage_load(&g->m, k, NULL, NULL, g->map, 3, &g->boot, g->err, sizeof(g->err)),
+	    -EINVAL);
 	assert_non_null(strstr(g->err, "no RAM at 1 MiB"));
 	/* NULL err is allowed. */
-	assert_int_equal(bzimage_load(&g->m, k, NULL, NULL, g->map, 0, &g->boot, NULL, 0),
-			 -EINVAL);
+	assert_int_equal(bzimage_load(&g->m, k, NULL, NULL, g->map, 0, &g->boot, NULL, 0), -EINVAL);
 	guest_free(g);
 }
 
@@ -565,17 +565,19 @@ static void test_outside_gmem(void **state)
 	const char *k = make_image("gm", &synth_default);
 
 	(void)state;
-	assert_int_equal(gmem_add_region(&high, 0x100000, 64 * MIB - 0x100000,
-					 g->ram + 0x100000), 0);
-	assert_int_equal(bzimage_load(&high, k, NULL, NULL, g->map, g->nmap, &g->boot, g->err,
-				      sizeof(g->err)), -EFAULT);
+	assert_int_equal(gmem_add_region(&high, 0x100000, 64 * MIB - 0x100000, g->ram + 0x100000),
+			 0);
+	assert_int_equal(
+	    bzimage_load(&high, k, NULL, NULL, g->map, g->nmap, &g->boot, g->err, sizeof(g->err)),
+	    -EFAULT);
 	assert_non_null(strstr(g->err, "not guest RAM"));
 	/* 32 MiB of RAM but a map that says 64 MiB: the initrd lands at the
 	 * top of the map, where gmem has nothing. */
 	memset(&high, 0, sizeof(high));
 	assert_int_equal(gmem_add_region(&high, 0, 32 * MIB, g->ram), 0);
 	assert_int_equal(bzimage_load(&high, k, make_initrd("gm-initrd", 4096), NULL, g->map,
-				      g->nmap, &g->boot, g->err, sizeof(g->err)), -EFAULT);
+				      g->nmap, &g->boot, g->err, sizeof(g->err)),
+			 -EFAULT);
 	guest_free(g);
 }
 
@@ -650,7 +652,7 @@ static void test_guest_image(void **state)
 	assert_int_equal(g->boot.kernel_gpa, 0x100000);
 	assert_int_equal(g->boot.rip, 0x100200);
 	assert_int_equal(g->boot.protocol, 0x020C);
-	assert_int_equal(g->ram[g->boot.rip], 0xFA);	/* cli */
+	assert_int_equal(g->ram[g->boot.rip], 0xFA); /* cli */
 	check_tables(g);
 	guest_free(g);
 }

@@ -111,8 +111,9 @@ static void test_set_get(void **state)
 static void test_bad_keys(void **state)
 {
 	static const char *const bad[] = {
-		"", ".", "a.", ".a", "a..b", "a=b", "=", "a b", " a", "a ", "a\tb", "a#b", "#a",
-		"a%b", "a(b", "a)b", "%(x)", "a\nb", "a\x01", "a\x7f", "caf\xc3\xa9",
+		"",    ".",   "a.",   ".a",   "a..b",  "a=b",	"=",
+		"a b", " a",  "a ",   "a\tb", "a#b",   "#a",	"a%b",
+		"a(b", "a)b", "%(x)", "a\nb", "a\x01", "a\x7f", "caf\xc3\xa9",
 	};
 	struct config *c = *state;
 	char key[CONFIG_KEY_MAX + 2];
@@ -459,20 +460,19 @@ static void test_parse_option(void **state)
 
 static void test_load_file(void **state)
 {
-	static const char text[] =
-		"# a bhyve_config(5) file\n"
-		"\n"
-		"name=vm0\n"
-		"   \t\n"
-		"  # an indented comment\n"
-		"cpus=2\n"
-		"memory.size=1G\n"
-		"system.family_name=Virtual Machine\n"
-		"pci.0.0.0.device=hostbridge\r\n"
-		"lpc.com1.path=stdio\n"
-		"disk=/vm/%(name).img\n"
-		"url=http://x/#frag\n"
-		"cpus=4";	/* no final newline; the last one wins */
+	static const char text[] = "# a bhyve_config(5) file\n"
+				   "\n"
+				   "name=vm0\n"
+				   "   \t\n"
+				   "  # an indented comment\n"
+				   "cpus=2\n"
+				   "memory.size=1G\n"
+				   "system.family_name=Virtual Machine\n"
+				   "pci.0.0.0.device=hostbridge\r\n"
+				   "lpc.com1.path=stdio\n"
+				   "disk=/vm/%(name).img\n"
+				   "url=http://x/#frag\n"
+				   "cpus=4"; /* no final newline; the last one wins */
 	struct config *c = *state;
 	char err[128] = "";
 
@@ -530,8 +530,7 @@ static void test_load_file_errors(void **state)
 	assert_int_equal(load_str(c, "ok=1\nbad\n", err, sizeof(err)), -EINVAL);
 	assert_string_equal(config_get(c, "ok"), "1");
 
-	assert_int_equal(config_load_file(c, "/nonexistent/bhyve.conf", err, sizeof(err)),
-			 -ENOENT);
+	assert_int_equal(config_load_file(c, "/nonexistent/bhyve.conf", err, sizeof(err)), -ENOENT);
 	assert_string_equal(err, "No such file or directory");
 	assert_int_equal(config_load_file(c, "/", err, sizeof(err)), -EIO);
 	assert_int_equal(config_load_file(c, "/nonexistent", NULL, 0), -ENOENT);
@@ -558,18 +557,17 @@ static void test_dump_sorted(void **state)
 	assert_int_equal(config_set(c, "a0", "2"), 0);
 	assert_int_equal(config_set(c, "Z", "3"), 0);
 	out = dump_str(c);
-	assert_string_equal(out,
-			    "Z=3\n"
-			    "a.b=1\n"
-			    "a0=2\n"
-			    "cpus=2\n"
-			    "disk=/z/%(name)\n"
-			    "name=vm\n"
-			    "pci.0.0.0.device=hostbridge\n"
-			    "pci.0.2.0.device=virtio-blk\n"
-			    "pci.0.2.0.path=/img\n"
-			    "pci.0.10.0.device=virtio-net\n"
-			    "pci.0.31.0.device=lpc\n");
+	assert_string_equal(out, "Z=3\n"
+				 "a.b=1\n"
+				 "a0=2\n"
+				 "cpus=2\n"
+				 "disk=/z/%(name)\n"
+				 "name=vm\n"
+				 "pci.0.0.0.device=hostbridge\n"
+				 "pci.0.2.0.device=virtio-blk\n"
+				 "pci.0.2.0.path=/img\n"
+				 "pci.0.10.0.device=virtio-net\n"
+				 "pci.0.31.0.device=lpc\n");
 	free(out);
 	assert_int_equal(config_dump(NULL, stdout), -EINVAL);
 	assert_int_equal(config_dump(c, NULL), -EINVAL);
@@ -749,7 +747,7 @@ static void test_pci_slot_errors(void **state)
 		{ "3,passthru,pci1/2/3", -EINVAL },
 		{ "3,ahci,/no/type", -EINVAL },
 		{ "3,ahci,hd:", -EINVAL },
-		{ "3,virtio-blk,ro.x=1,ro=2", -EISDIR },	/* conflicting items */
+		{ "3,virtio-blk,ro.x=1,ro=2", -EISDIR }, /* conflicting items */
 		{ "3,virtio-blk,path=/a,path.x=1", -ENOTDIR },
 	};
 	struct config *c = *state;
@@ -780,7 +778,7 @@ static void test_pci_slot_legacy(void **state)
 	struct config *c = *state;
 
 	assert_int_equal(
-		config_set_pci_slot(c, "2,virtio-blk,/my/image,ro,nocache,sectorsize=512/4096"), 0);
+	    config_set_pci_slot(c, "2,virtio-blk,/my/image,ro,nocache,sectorsize=512/4096"), 0);
 	expect(c, "pci.0.2.0.device", "virtio-blk");
 	expect(c, "pci.0.2.0.path", "/my/image");
 	expect(c, "pci.0.2.0.ro", "true");
@@ -866,10 +864,11 @@ static void test_pci_slot_legacy(void **state)
 static void test_lpc(void **state)
 {
 	static const char *const bad[] = {
-		"com1", "com1,", "com5,stdio", "pc-testdev,x", "bootrom", "bootrom,",
-		"bootrom,,v", "bootrom,a,", "bootrom,a,b,c", "fwcfg", "fwcfg,a,b", "tpm",
-		"tpm,swtpm", "tpm,,/s", "tpm,swtpm,/s,", "tpm,swtpm,/s,a b", "help", "",
-		"com1, stdio",
+		"com1",		 "com1,",    "com5,stdio",    "pc-testdev,x",
+		"bootrom",	 "bootrom,", "bootrom,,v",    "bootrom,a,",
+		"bootrom,a,b,c", "fwcfg",    "fwcfg,a,b",     "tpm",
+		"tpm,swtpm",	 "tpm,,/s",  "tpm,swtpm,/s,", "tpm,swtpm,/s,a b",
+		"help",		 "",	     "com1, stdio",
 	};
 	struct config *c = *state;
 	char *before, *after;
@@ -930,20 +929,19 @@ static void test_manual_example(void **state)
 	assert_int_equal(config_set_lpc_device(c, "com1,stdio"), 0);
 	assert_int_equal(config_set(c, "name", "vm0"), 0);
 	out = dump_str(c);
-	assert_string_equal(out,
-			    "cpus=2\n"
-			    "lpc.com1.path=stdio\n"
-			    "memory.size=256\n"
-			    "name=vm0\n"
-			    "pci.0.0.0.device=hostbridge\n"
-			    "pci.0.1.0.backend=tap0\n"
-			    "pci.0.1.0.device=virtio-net\n"
-			    "pci.0.2.0.device=ahci-hd\n"
-			    "pci.0.2.0.port.0.path=./vm0.img\n"
-			    "pci.0.2.0.port.0.type=hd\n"
-			    "pci.0.31.0.device=lpc\n"
-			    "x86.vmexit_on_hlt=true\n"
-			    "x86.vmexit_on_pause=true\n");
+	assert_string_equal(out, "cpus=2\n"
+				 "lpc.com1.path=stdio\n"
+				 "memory.size=256\n"
+				 "name=vm0\n"
+				 "pci.0.0.0.device=hostbridge\n"
+				 "pci.0.1.0.backend=tap0\n"
+				 "pci.0.1.0.device=virtio-net\n"
+				 "pci.0.2.0.device=ahci-hd\n"
+				 "pci.0.2.0.port.0.path=./vm0.img\n"
+				 "pci.0.2.0.port.0.type=hd\n"
+				 "pci.0.31.0.device=lpc\n"
+				 "x86.vmexit_on_hlt=true\n"
+				 "x86.vmexit_on_pause=true\n");
 	free(out);
 }
 
@@ -952,27 +950,13 @@ static void test_manual_example(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		T(test_set_get),
-		T(test_bad_keys),
-		T(test_bad_values),
-		T(test_leaf_rules),
-		T(test_set_default),
-		T(test_expand),
-		T(test_expand_errors),
-		T(test_expand_threads),
-		T(test_get_bool),
-		T(test_get_uint),
-		T(test_topology),
-		T(test_parse_option),
-		T(test_load_file),
-		T(test_load_file_errors),
-		T(test_dump_sorted),
-		T(test_dump_round_trip),
-		T(test_foreach),
-		T(test_pci_slot_basic),
-		T(test_pci_slot_errors),
-		T(test_pci_slot_legacy),
-		T(test_lpc),
+		T(test_set_get),	 T(test_bad_keys),	   T(test_bad_values),
+		T(test_leaf_rules),	 T(test_set_default),	   T(test_expand),
+		T(test_expand_errors),	 T(test_expand_threads),   T(test_get_bool),
+		T(test_get_uint),	 T(test_topology),	   T(test_parse_option),
+		T(test_load_file),	 T(test_load_file_errors), T(test_dump_sorted),
+		T(test_dump_round_trip), T(test_foreach),	   T(test_pci_slot_basic),
+		T(test_pci_slot_errors), T(test_pci_slot_legacy),  T(test_lpc),
 		T(test_manual_example),
 	};
 

@@ -13,8 +13,7 @@
 #define MIB (1ULL << 20)
 #define GIB (1ULL << 30)
 
-static void expect_entry(const struct e820_entry *e, uint64_t addr, uint64_t end,
-			 uint32_t type)
+static void expect_entry(const struct e820_entry *e, uint64_t addr, uint64_t end, uint32_t type)
 {
 	assert_int_equal(e->addr, addr);
 	assert_int_equal(e->addr + e->size, end);
@@ -56,8 +55,7 @@ static void test_3g(void **state)
 	(void)state;
 	assert_int_equal(n, 5);
 	expect_entry(&map[3], 0x100000, 3 * GIB, E820_RAM);
-	expect_entry(&map[4], LAYOUT_ECAM_BASE, LAYOUT_ECAM_BASE + LAYOUT_ECAM_SIZE,
-		     E820_RESERVED);
+	expect_entry(&map[4], LAYOUT_ECAM_BASE, LAYOUT_ECAM_BASE + LAYOUT_ECAM_SIZE, E820_RESERVED);
 	check_sorted(map, n);
 }
 
@@ -94,8 +92,7 @@ static void test_bad_args(void **state)
 
 	(void)state;
 	assert_int_equal(e820_build(1 * MIB - 4096, 0, map, E820_MAX_ENTRIES), -EINVAL);
-	assert_int_equal(e820_build(LAYOUT_ECAM_BASE + 4096, 0, map, E820_MAX_ENTRIES),
-			 -EINVAL);
+	assert_int_equal(e820_build(LAYOUT_ECAM_BASE + 4096, 0, map, E820_MAX_ENTRIES), -EINVAL);
 	assert_int_equal(e820_build(256 * MIB + 1, 0, map, E820_MAX_ENTRIES), -EINVAL);
 	assert_int_equal(e820_build(3 * GIB, 1, map, E820_MAX_ENTRIES), -EINVAL);
 	assert_int_equal(e820_build(256 * MIB, 0, map, 3), -ENOSPC);
@@ -129,12 +126,9 @@ static void test_add(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_256m),
-		cmocka_unit_test(test_3g),
-		cmocka_unit_test(test_4g),
-		cmocka_unit_test(test_1m_edge),
-		cmocka_unit_test(test_bad_args),
-		cmocka_unit_test(test_add),
+		cmocka_unit_test(test_256m),	 cmocka_unit_test(test_3g),
+		cmocka_unit_test(test_4g),	 cmocka_unit_test(test_1m_edge),
+		cmocka_unit_test(test_bad_args), cmocka_unit_test(test_add),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

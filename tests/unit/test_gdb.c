@@ -135,7 +135,8 @@ static void test_frame_roundtrip(void **state)
 
 static void test_unescape(void **state)
 {
-	char a[] = "a}\x03" "b";
+	char a[] = "a}\x03"
+		   "b";
 	char b[] = "ab}";
 
 	assert_int_equal(gdb_unescape(a, 4), 3);

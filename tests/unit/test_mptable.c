@@ -54,10 +54,10 @@ static const uint8_t *check_structure(const struct fixture *f, uint64_t gpa)
 	const uint8_t *ct;
 
 	assert_memory_equal(fp, "_MP_", 4);
-	assert_int_equal(fp[8], 1);	/* length: 16 bytes */
-	assert_int_equal(fp[9], 4);	/* spec revision 1.4 */
+	assert_int_equal(fp[8], 1); /* length: 16 bytes */
+	assert_int_equal(fp[9], 4); /* spec revision 1.4 */
 	assert_int_equal(sum(fp, 16), 0);
-	assert_int_equal(fp[11], 0);	/* a configuration table is present */
+	assert_int_equal(fp[11], 0); /* a configuration table is present */
 	assert_int_equal(le32_get(fp + 4), gpa + 16);
 	ct = f->ram + le32_get(fp + 4);
 	assert_memory_equal(ct, "PCMP", 4);
@@ -65,7 +65,7 @@ static const uint8_t *check_structure(const struct fixture *f, uint64_t gpa)
 	assert_int_equal(sum(ct, le16_get(ct + 4)), 0);
 	assert_memory_equal(ct + 8, "BHYVE   ", 8);
 	assert_int_equal(le32_get(ct + 36), 0xFEE00000);
-	assert_int_equal(le16_get(ct + 40), 0);	/* no extended table */
+	assert_int_equal(le16_get(ct + 40), 0); /* no extended table */
 	assert_int_equal(ct[42], 0);
 	return ct;
 }
@@ -92,7 +92,7 @@ static void walk(const uint8_t *ct, struct counts *c)
 		last_type = p[0];
 		switch (p[0]) {
 		case 0:
-			assert_int_equal(p[1], c->cpus);	/* APIC IDs 0..n-1 */
+			assert_int_equal(p[1], c->cpus); /* APIC IDs 0..n-1 */
 			assert_true(p[3] & 1);
 			if (p[3] & 2) {
 				c->bsp++;
@@ -113,7 +113,7 @@ static void walk(const uint8_t *ct, struct counts *c)
 		case 3:
 			c->ioints++;
 			assert_int_equal(p[6], c->ioapic_id);
-			if (p[4] == 1) {	/* ISA */
+			if (p[4] == 1) { /* ISA */
 				assert_int_equal(le16_get(p + 2), 0);
 				c->isa_pin_of[p[5]] = p[7];
 			} else {
@@ -194,7 +194,7 @@ static void test_pci_intr(void **state)
 	assert_int_equal(c.pci_ints, 1);
 	assert_int_equal(c.pci_irq, 3 << 2 | 1);
 	assert_int_equal(c.pci_pin, 17);
-	assert_int_equal(c.pci_flags, 0x0F);	/* active low, level */
+	assert_int_equal(c.pci_flags, 0x0F); /* active low, level */
 }
 
 static void test_errors(void **state)

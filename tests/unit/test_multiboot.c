@@ -501,7 +501,7 @@ static void test_aout_kludge(void **state)
 	put_header(img, 0x40, MULTIBOOT_HEADER_MAGIC, flags, 0);
 	le32_put(img + 0x4C, 0x200040); /* header_addr */
 	le32_put(img + 0x50, 0x200000); /* load_addr */
-	le32_put(img + 0x54, 0);	    /* load_end_addr: the whole file */
+	le32_put(img + 0x54, 0);	/* load_end_addr: the whole file */
 	le32_put(img + 0x58, 0x203000); /* bss_end_addr */
 	le32_put(img + 0x5C, 0x200080); /* entry_addr */
 	write_file(img, sizeof(img));

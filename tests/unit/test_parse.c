@@ -54,7 +54,9 @@ static void test_bool(void **state)
 {
 	static const char *const yes[] = { "true", "TRUE", "True", "on", "ON", "yes", "Yes", "1" };
 	static const char *const no[] = { "false", "FALSE", "off", "Off", "no", "NO", "0" };
-	static const char *const bad[] = { "", "2", "y", "n", "truex", " true", "true ", "t", "-1" };
+	static const char *const bad[] = {
+		"", "2", "y", "n", "truex", " true", "true ", "t", "-1"
+	};
 	bool b;
 	size_t i;
 
@@ -80,10 +82,10 @@ static void test_size_accepted(void **state)
 		const char *s;
 		uint64_t bytes;
 	} ok[] = {
-		{ "512", 512 * MIB },		/* bare number: megabytes */
+		{ "512", 512 * MIB }, /* bare number: megabytes */
 		{ "1", MIB },
-		{ "1048575", 1048575 * MIB },	/* still below 1 MiB: megabytes */
-		{ "1048576", 1048576 },		/* 1 MiB or more: bytes, as bhyve */
+		{ "1048575", 1048575 * MIB }, /* still below 1 MiB: megabytes */
+		{ "1048576", 1048576 },	      /* 1 MiB or more: bytes, as bhyve */
 		{ "4294967296", 4 * GIB },
 		{ "0x200", 512 * MIB },
 		{ "512M", 512 * MIB },
@@ -204,14 +206,14 @@ static void test_cpus_rejected(void **state)
 		{ ",4", -EINVAL },
 		{ "4,,sockets=4", -EINVAL },
 		{ ",", -EINVAL },
-		{ "cpus=4,sockets=2", -EINVAL },	/* 4 != 2 * 1 * 1 */
+		{ "cpus=4,sockets=2", -EINVAL }, /* 4 != 2 * 1 * 1 */
 		{ "cpus=3,sockets=2,cores=2", -EINVAL },
 		{ "cpus=8,sockets=2,cores=2", -EINVAL },
 		{ "cpus=4,maxcpus=2", -EINVAL },
 		{ "1025", -ERANGE },
 		{ "99999999999999999999", -ERANGE },
 		{ "sockets=1025", -ERANGE },
-		{ "sockets=64,cores=64", -ERANGE },	/* product above the limit */
+		{ "sockets=64,cores=64", -ERANGE }, /* product above the limit */
 		{ "maxcpus=2000", -ERANGE },
 	};
 	struct parse_topology t = { 9, 9, 9, 9, 9 };
@@ -298,12 +300,12 @@ static void test_uuid(void **state)
 	};
 	static const char *const bad[] = {
 		"",
-		"12345678-9abc-def0-0123-456789abcde",		/* short */
-		"12345678-9abc-def0-0123-456789abcdef0",	/* long */
-		"123456789abcdef0123456789abcdef0",		/* no hyphens */
+		"12345678-9abc-def0-0123-456789abcde",	 /* short */
+		"12345678-9abc-def0-0123-456789abcdef0", /* long */
+		"123456789abcdef0123456789abcdef0",	 /* no hyphens */
 		"12345678-9abc-def0-0123_456789abcdef",
 		"12345678-9abc-def0-0123-456789abcdeg",
-		"1234567-89abc-def0-0123-456789abcdef",		/* hyphen misplaced */
+		"1234567-89abc-def0-0123-456789abcdef", /* hyphen misplaced */
 		"{2345678-9abc-def0-0123-456789abcdef",
 		" 2345678-9abc-def0-0123-456789abcdef",
 	};
@@ -339,11 +341,22 @@ static void test_pci_slot(void **state)
 		const char *s;
 		int err;
 	} bad[] = {
-		{ "", -EINVAL }, { "x", -EINVAL }, { "-1", -EINVAL }, { "1:", -EINVAL },
-		{ ":1", -EINVAL }, { "1::2", -EINVAL }, { "1:2:3:4", -EINVAL },
-		{ "0x1", -EINVAL }, { " 1", -EINVAL }, { "1 ", -EINVAL }, { "1,2", -EINVAL },
-		{ "32", -ERANGE }, { "0:8", -ERANGE }, { "256:0:0", -ERANGE },
-		{ "0:32:0", -ERANGE }, { "0:0:8", -ERANGE },
+		{ "", -EINVAL },
+		{ "x", -EINVAL },
+		{ "-1", -EINVAL },
+		{ "1:", -EINVAL },
+		{ ":1", -EINVAL },
+		{ "1::2", -EINVAL },
+		{ "1:2:3:4", -EINVAL },
+		{ "0x1", -EINVAL },
+		{ " 1", -EINVAL },
+		{ "1 ", -EINVAL },
+		{ "1,2", -EINVAL },
+		{ "32", -ERANGE },
+		{ "0:8", -ERANGE },
+		{ "256:0:0", -ERANGE },
+		{ "0:32:0", -ERANGE },
+		{ "0:0:8", -ERANGE },
 		{ "99999999999999999999", -ERANGE },
 	};
 	int b = 9, s = 9, f = 9;
@@ -403,8 +416,7 @@ static void test_gdb(void **state)
 	assert_int_equal(parse_gdb("h:-1", &wait, addr, sizeof(addr), &port), -EINVAL);
 	assert_int_equal(parse_gdb("65536", &wait, addr, sizeof(addr), &port), -ERANGE);
 	assert_int_equal(parse_gdb("h:1x", &wait, addr, sizeof(addr), &port), -EINVAL);
-	assert_int_equal(parse_gdb("averyveryverylonghostname:1", &wait, addr, 8, &port),
-			 -ERANGE);
+	assert_int_equal(parse_gdb("averyveryverylonghostname:1", &wait, addr, 8, &port), -ERANGE);
 	assert_int_equal(parse_gdb(NULL, &wait, addr, sizeof(addr), &port), -EINVAL);
 	assert_int_equal(parse_gdb("1", &wait, NULL, 0, &port), -EINVAL);
 	assert_int_equal(port, -1);

@@ -57,8 +57,12 @@ static void fake_irq(void *arg, int level)
 /* 2024-03-15 13:45:56 UTC, a Friday. */
 static time_t base_time(void)
 {
-	struct tm tm = { .tm_year = 124, .tm_mon = 2, .tm_mday = 15, .tm_hour = 13,
-			 .tm_min = 45, .tm_sec = 56 };
+	struct tm tm = { .tm_year = 124,
+			 .tm_mon = 2,
+			 .tm_mday = 15,
+			 .tm_hour = 13,
+			 .tm_min = 45,
+			 .tm_sec = 56 };
 
 	return timegm(&tm);
 }
@@ -166,14 +170,14 @@ static void test_12_hour(void **state)
 {
 	struct fix *f = *state;
 
-	wr(f, RTC_REG_B, 0); /* 12 hour, BCD */
-	assert_int_equal(rd(f, RTC_HOUR), 0x81); /* 1 PM */
+	wr(f, RTC_REG_B, 0);			  /* 12 hour, BCD */
+	assert_int_equal(rd(f, RTC_HOUR), 0x81);  /* 1 PM */
 	advance_ns(f, -13 * 3600 * 1000000000LL); /* 00:45 */
-	assert_int_equal(rd(f, RTC_HOUR), 0x12); /* 12 AM */
-	advance_ns(f, 12 * 3600 * 1000000000LL); /* 12:45 */
-	assert_int_equal(rd(f, RTC_HOUR), 0x92); /* 12 PM */
-	advance_ns(f, 11 * 3600 * 1000000000LL); /* 23:45 */
-	wr(f, RTC_REG_B, RTC_B_DM_BINARY); /* 12 hour, binary */
+	assert_int_equal(rd(f, RTC_HOUR), 0x12);  /* 12 AM */
+	advance_ns(f, 12 * 3600 * 1000000000LL);  /* 12:45 */
+	assert_int_equal(rd(f, RTC_HOUR), 0x92);  /* 12 PM */
+	advance_ns(f, 11 * 3600 * 1000000000LL);  /* 23:45 */
+	wr(f, RTC_REG_B, RTC_B_DM_BINARY);	  /* 12 hour, binary */
 	assert_int_equal(rd(f, RTC_HOUR), 0x80 | 11);
 	wr(f, RTC_REG_B, RTC_B_24H | RTC_B_DM_BINARY);
 	assert_int_equal(rd(f, RTC_HOUR), 23);

@@ -215,7 +215,8 @@ static void check_memory(const struct walk *w, const struct smbios_config *cfg)
 			assert_int_equal(le64_get(s + 0x17), start + size - 1);
 		} else {
 			assert_int_equal((uint64_t)le32_get(s + 4) << 10, start);
-			assert_int_equal(((uint64_t)le32_get(s + 8) << 10) + 1023, start + size - 1);
+			assert_int_equal(((uint64_t)le32_get(s + 8) << 10) + 1023,
+					 start + size - 1);
 		}
 	}
 }

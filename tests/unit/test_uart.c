@@ -27,19 +27,19 @@
 #include "hw/uart_backend.h"
 #include "mevent.h"
 
-#define LCR_DLAB 0x80
-#define MCR_DTR 0x01
-#define MCR_RTS 0x02
-#define MCR_OUT1 0x04
-#define MCR_OUT2 0x08
-#define MCR_LOOP 0x10
-#define LSR_DR 0x01
-#define LSR_OE 0x02
-#define LSR_THRE 0x20
-#define LSR_TEMT 0x40
+#define LCR_DLAB  0x80
+#define MCR_DTR	  0x01
+#define MCR_RTS	  0x02
+#define MCR_OUT1  0x04
+#define MCR_OUT2  0x08
+#define MCR_LOOP  0x10
+#define LSR_DR	  0x01
+#define LSR_OE	  0x02
+#define LSR_THRE  0x20
+#define LSR_TEMT  0x40
 #define IER_ERBFI 0x01
 #define IER_ETBEI 0x02
-#define IER_ELSI 0x04
+#define IER_ELSI  0x04
 #define IER_EDSSI 0x08
 
 struct fix {

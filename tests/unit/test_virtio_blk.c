@@ -389,8 +389,7 @@ static void test_bad_chain_reports_eio(void **state)
 
 static void test_blockif_options(void **state)
 {
-	struct blockif_opts o = { .path = "/nonexistent/image", .nthreads = 1,
-				  .uring = use_uring };
+	struct blockif_opts o = { .path = "/nonexistent/image", .nthreads = 1, .uring = use_uring };
 	struct blockif *b;
 
 	(void)state;

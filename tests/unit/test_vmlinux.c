@@ -25,11 +25,11 @@
 #include "gmem.h"
 #include "le_test.h"
 
-#define MIB (1ULL << 20)
-#define GUARD (64u << 10)
+#define MIB	   (1ULL << 20)
+#define GUARD	   (64u << 10)
 #define GUARD_BYTE 0xA5
-#define MAX_SEGS 8
-#define KVIRT 0xFFFFFFFF80000000ULL	/* __START_KERNEL_map */
+#define MAX_SEGS   8
+#define KVIRT	   0xFFFFFFFF80000000ULL /* __START_KERNEL_map */
 
 struct guest {
 	uint8_t *buf;
@@ -54,7 +54,7 @@ struct image {
 	uint64_t entry, phoff;
 	int nseg;
 	struct seg s[MAX_SEGS];
-	size_t cut;		/* bytes removed from the end of the file */
+	size_t cut; /* bytes removed from the end of the file */
 };
 
 static char tmpdir[128];
@@ -89,9 +89,16 @@ static uint8_t seg_byte(int n, uint64_t i)
 static struct image image_default(void)
 {
 	struct image im = {
-		.cls = 2, .data = 1, .version = 1, .type = 2, .machine = 62,
-		.ehsize = 64, .phentsize = 56, .phoff = 64,
-		.entry = 0x1000000, .nseg = 4,
+		.cls = 2,
+		.data = 1,
+		.version = 1,
+		.type = 2,
+		.machine = 62,
+		.ehsize = 64,
+		.phentsize = 56,
+		.phoff = 64,
+		.entry = 0x1000000,
+		.nseg = 4,
 	};
 
 	im.s[0] = (struct seg){ 1, 0x1000, KVIRT + 0x1000000, 0x1000000, 0x3000, 0x3000 };
@@ -164,7 +171,8 @@ static const char *make_image(const char *name, const struct image *im)
 		put64(f, ph + 40, s->memsz);
 		put64(f, ph + 48, 0x200000);
 		for (i = 0; i < s->filesz && s->offset >= 64 + (size_t)im->nseg * 56 &&
-			    s->offset + i < len; i++)
+			    s->offset + i < len;
+		     i++)
 			f[s->offset + i] = seg_byte(n, i);
 	}
 	path = tmp_path(name);
@@ -272,29 +280,28 @@ static void check_cpu(const struct guest *g, uint64_t entry)
 }
 
 /* zero-page.rst and boot.rst field offsets. */
-static void check_zero_page(const struct guest *g, const char *cmdline, uint64_t lo,
-			    uint64_t hi)
+static void check_zero_page(const struct guest *g, const char *cmdline, uint64_t lo, uint64_t hi)
 {
 	const uint8_t *bp = g->ram + LAYOUT_ZERO_PAGE;
 	uint64_t cmd;
 	int i;
 
-	assert_int_equal(le16_get(bp + 0x1FE), 0xAA55);		/* boot_flag */
-	assert_int_equal(le32_get(bp + 0x202), 0x53726448);		/* "HdrS" */
-	assert_int_equal(le16_get(bp + 0x206), 0x020C);		/* version */
+	assert_int_equal(le16_get(bp + 0x1FE), 0xAA55);	    /* boot_flag */
+	assert_int_equal(le32_get(bp + 0x202), 0x53726448); /* "HdrS" */
+	assert_int_equal(le16_get(bp + 0x206), 0x020C);	    /* version */
 	assert_int_equal(g->boot.protocol, 0x020C);
-	assert_int_equal(bp[0x201], 0x66);			/* header ends at 0x268 */
-	assert_int_equal(bp[0x210], 0xFF);			/* type_of_loader */
-	assert_int_equal(bp[0x211], 0x81);			/* LOADED_HIGH, CAN_USE_HEAP */
-	assert_int_equal(le16_get(bp + 0x224), 0xFE00);		/* heap_end_ptr */
-	assert_int_equal(le32_get(bp + 0x22C), 0x7FFFFFFF);		/* initrd_addr_max */
-	assert_int_equal(le32_get(bp + 0x230), 0x200000);		/* kernel_alignment */
-	assert_int_equal(le16_get(bp + 0x236), 0x0001);		/* XLF_KERNEL_64 */
-	assert_int_equal(le32_get(bp + 0x238), 2047);		/* cmdline_size */
-	assert_int_equal(le64_get(bp + 0x258), lo);			/* pref_address */
-	assert_int_equal(le32_get(bp + 0x260), hi - lo);		/* init_size */
-	assert_int_equal(le64_get(bp + 0x250), 0);			/* setup_data */
-	assert_int_equal(le32_get(bp + 0x268), 0);			/* past the header */
+	assert_int_equal(bp[0x201], 0x66);		    /* header ends at 0x268 */
+	assert_int_equal(bp[0x210], 0xFF);		    /* type_of_loader */
+	assert_int_equal(bp[0x211], 0x81);		    /* LOADED_HIGH, CAN_USE_HEAP */
+	assert_int_equal(le16_get(bp + 0x224), 0xFE00);	    /* heap_end_ptr */
+	assert_int_equal(le32_get(bp + 0x22C), 0x7FFFFFFF); /* initrd_addr_max */
+	assert_int_equal(le32_get(bp + 0x230), 0x200000);   /* kernel_alignment */
+	assert_int_equal(le16_get(bp + 0x236), 0x0001);	    /* XLF_KERNEL_64 */
+	assert_int_equal(le32_get(bp + 0x238), 2047);	    /* cmdline_size */
+	assert_int_equal(le64_get(bp + 0x258), lo);	    /* pref_address */
+	assert_int_equal(le32_get(bp + 0x260), hi - lo);    /* init_size */
+	assert_int_equal(le64_get(bp + 0x250), 0);	    /* setup_data */
+	assert_int_equal(le32_get(bp + 0x268), 0);	    /* past the header */
 	cmd = le32_get(bp + 0x228) | (uint64_t)le32_get(bp + 0x0C8) << 32;
 	assert_int_equal(cmd, LAYOUT_CMDLINE);
 	assert_string_equal((const char *)g->ram + cmd, cmdline);
@@ -400,7 +407,7 @@ static void test_virtual_entry(void **state)
 	/* Per-CPU data linked at 0: a small physical entry is physical. */
 	im = image_default();
 	im.s[2].paddr = 0x100000;
-	im.s[2].vaddr = 0x1000000;	/* as if it covered the physical entry */
+	im.s[2].vaddr = 0x1000000; /* as if it covered the physical entry */
 	im.entry = 0x1000000;
 	g = guest_new(32 * MIB);
 	assert_int_equal(load(g, make_image("pentry", &im), NULL, NULL), 0);
@@ -416,7 +423,7 @@ static void test_other_phdrs(void **state)
 
 	(void)state;
 	im.s[4] = (struct seg){ 4, 0x1000, KVIRT + 0x1000100, 0x1000100, 0x40, 0x40 };
-	im.s[5] = (struct seg){ 1, 0x1000, 0, 0x7000, 0, 0 };	/* empty: no overlap */
+	im.s[5] = (struct seg){ 1, 0x1000, 0, 0x7000, 0, 0 }; /* empty: no overlap */
 	im.nseg = 6;
 	im.phnum = 6;
 	assert_int_equal(load(g, make_image("note", &im), NULL, NULL), 0);
@@ -429,41 +436,137 @@ struct bad {
 	void (*edit)(struct image *im);
 	int rc;
 	const char *words;
-	int flat;	/* a map with all of RAM as one entry: BIOS areas "RAM" too */
+	int flat; /* a map with all of RAM as one entry: BIOS areas "RAM" too */
 };
 
-static void bad_class(struct image *im) { im->cls = 1; }
-static void bad_data(struct image *im) { im->data = 2; }
-static void bad_version(struct image *im) { im->version = 0; }
-static void bad_machine(struct image *im) { im->machine = 3; }
-static void bad_type(struct image *im) { im->type = 3; }
-static void bad_phentsize(struct image *im) { im->phentsize = 32; }
-static void bad_ehsize(struct image *im) { im->ehsize = 52; }
-static void no_phdrs(struct image *im) { im->phnum = 0; }
-static void many_phdrs(struct image *im) { im->phnum = VMLINUX_MAX_PHDRS + 1; }
-static void xnum_phdrs(struct image *im) { im->phnum = 0xFFFF; }
-static void phoff_far(struct image *im) { im->phoff = 1ULL << 40; }
-static void phoff_wrap(struct image *im) { im->phoff = UINT64_MAX - 8; }
-static void cut_phdrs(struct image *im) { im->phoff = 0x8800 - 100; }
-static void cut_segment(struct image *im) { im->cut = 0x100; }
-static void seg_past_file(struct image *im) { im->s[1].offset = 1ULL << 62; }
-static void seg_offset_wrap(struct image *im) { im->s[1].offset = UINT64_MAX - 0x10; }
-static void filesz_big(struct image *im) { im->s[3].memsz = 0x1000; }
-static void above_ram(struct image *im) { im->s[3].paddr = 0x3000000; }
-static void straddle_ram(struct image *im) { im->s[3].paddr = 0x2000000 - 0x1000; }
-static void paddr_wrap(struct image *im) { im->s[3].paddr = UINT64_MAX - 0x100; }
-static void above_4g(struct image *im) { im->s[3].paddr = 0x100000000ULL; }
-static void in_vga_hole(struct image *im) { im->s[2].paddr = 0xA0000; }
-static void on_ivt(struct image *im) { im->s[2].paddr = 0; }
-static void on_gdt(struct image *im) { im->s[2].paddr = LAYOUT_GDT_BASE; }
-static void on_zero_page(struct image *im) { im->s[2].paddr = LAYOUT_ZERO_PAGE + 0x800; }
-static void on_page_tables(struct image *im) { im->s[2].paddr = LAYOUT_PD + 0x3000; }
-static void on_cmdline(struct image *im) { im->s[2].paddr = LAYOUT_CMDLINE + 0xF800; }
-static void on_acpi(struct image *im) { im->s[2].paddr = LAYOUT_ACPI_BASE; }
-static void on_bios(struct image *im) { im->s[2].paddr = LAYOUT_MPTABLE_BASE + 0x4000; }
-static void on_ebda(struct image *im) { im->s[2].paddr = LAYOUT_EBDA_BASE - 0x800; }
-static void overlap(struct image *im) { im->s[2].paddr = 0x1201800; }
-static void overlap_inside(struct image *im) { im->s[1].paddr = 0x1401000; }
+static void bad_class(struct image *im)
+{
+	im->cls = 1;
+}
+static void bad_data(struct image *im)
+{
+	im->data = 2;
+}
+static void bad_version(struct image *im)
+{
+	im->version = 0;
+}
+static void bad_machine(struct image *im)
+{
+	im->machine = 3;
+}
+static void bad_type(struct image *im)
+{
+	im->type = 3;
+}
+static void bad_phentsize(struct image *im)
+{
+	im->phentsize = 32;
+}
+static void bad_ehsize(struct image *im)
+{
+	im->ehsize = 52;
+}
+static void no_phdrs(struct image *im)
+{
+	im->phnum = 0;
+}
+static void many_phdrs(struct image *im)
+{
+	im->phnum = VMLINUX_MAX_PHDRS + 1;
+}
+static void xnum_phdrs(struct image *im)
+{
+	im->phnum = 0xFFFF;
+}
+static void phoff_far(struct image *im)
+{
+	im->phoff = 1ULL << 40;
+}
+static void phoff_wrap(struct image *im)
+{
+	im->phoff = UINT64_MAX - 8;
+}
+static void cut_phdrs(struct image *im)
+{
+	im->phoff = 0x8800 - 100;
+}
+static void cut_segment(struct image *im)
+{
+	im->cut = 0x100;
+}
+static void seg_past_file(struct image *im)
+{
+	im->s[1].offset = 1ULL << 62;
+}
+static void seg_offset_wrap(struct image *im)
+{
+	im->s[1].offset = UINT64_MAX - 0x10;
+}
+static void filesz_big(struct image *im)
+{
+	im->s[3].memsz = 0x1000;
+}
+static void above_ram(struct image *im)
+{
+	im->s[3].paddr = 0x3000000;
+}
+static void straddle_ram(struct image *im)
+{
+	im->s[3].paddr = 0x2000000 - 0x1000;
+}
+static void paddr_wrap(struct image *im)
+{
+	im->s[3].paddr = UINT64_MAX - 0x100;
+}
+static void above_4g(struct image *im)
+{
+	im->s[3].paddr = 0x100000000ULL;
+}
+static void in_vga_hole(struct image *im)
+{
+	im->s[2].paddr = 0xA0000;
+}
+static void on_ivt(struct image *im)
+{
+	im->s[2].paddr = 0;
+}
+static void on_gdt(struct image *im)
+{
+	im->s[2].paddr = LAYOUT_GDT_BASE;
+}
+static void on_zero_page(struct image *im)
+{
+	im->s[2].paddr = LAYOUT_ZERO_PAGE + 0x800;
+}
+static void on_page_tables(struct image *im)
+{
+	im->s[2].paddr = LAYOUT_PD + 0x3000;
+}
+static void on_cmdline(struct image *im)
+{
+	im->s[2].paddr = LAYOUT_CMDLINE + 0xF800;
+}
+static void on_acpi(struct image *im)
+{
+	im->s[2].paddr = LAYOUT_ACPI_BASE;
+}
+static void on_bios(struct image *im)
+{
+	im->s[2].paddr = LAYOUT_MPTABLE_BASE + 0x4000;
+}
+static void on_ebda(struct image *im)
+{
+	im->s[2].paddr = LAYOUT_EBDA_BASE - 0x800;
+}
+static void overlap(struct image *im)
+{
+	im->s[2].paddr = 0x1201800;
+}
+static void overlap_inside(struct image *im)
+{
+	im->s[1].paddr = 0x1401000;
+}
 static void no_load(struct image *im)
 {
 	int n;
@@ -471,8 +574,14 @@ static void no_load(struct image *im)
 	for (n = 0; n < im->nseg; n++)
 		im->s[n].type = 4;
 }
-static void entry_nowhere(struct image *im) { im->entry = 0x5000000; }
-static void entry_in_bss(struct image *im) { im->entry = 0x1402000; }
+static void entry_nowhere(struct image *im)
+{
+	im->entry = 0x5000000;
+}
+static void entry_in_bss(struct image *im)
+{
+	im->entry = 0x1402000;
+}
 
 static const struct bad bad_images[] = {
 	{ "class", bad_class, -ENOEXEC, "ELF class 1", 0 },
@@ -559,8 +668,10 @@ static void test_rejects_files(void **state)
 	assert_non_null(strstr(g->err, "truncated ELF header"));
 	write_file(tmp_path("empty"), "", 0);
 	assert_int_equal(load(g, tmp_path("empty"), NULL, NULL), -ENOEXEC);
-	write_file(tmp_path("notelf"), "MZ not an ELF file at all, but long enough for a header"
-		   "................", 72);
+	write_file(tmp_path("notelf"),
+		   "MZ not an ELF file at all, but long enough for a header"
+		   "................",
+		   72);
 	assert_int_equal(load(g, tmp_path("notelf"), NULL, NULL), -ENOEXEC);
 	assert_non_null(strstr(g->err, "not an ELF file"));
 	assert_true(ram_untouched(g));
@@ -570,10 +681,10 @@ static void test_rejects_files(void **state)
 	guest_free(g);
 	/* Bad arguments. */
 	g = guest_new(32 * MIB);
-	assert_int_equal(vmlinux_load(NULL, "x", NULL, NULL, g->map, g->nmap, &g->boot, g->err,
-				      sizeof(g->err)), -EINVAL);
-	assert_int_equal(vmlinux_load(&g->m, "x", NULL, NULL, NULL, 3, &g->boot, NULL, 0),
-			 -EINVAL);
+	assert_int_equal(
+	    vmlinux_load(NULL, "x", NULL, NULL, g->map, g->nmap, &g->boot, g->err, sizeof(g->err)),
+	    -EINVAL);
+	assert_int_equal(vmlinux_load(&g->m, "x", NULL, NULL, NULL, 3, &g->boot, NULL, 0), -EINVAL);
 	guest_free(g);
 }
 
@@ -625,15 +736,17 @@ static void test_map_and_gmem(void **state)
 	(void)state;
 	/* Low RAM that ends at 18 MiB: segment 1 (from 18 MiB) lies outside. */
 	n = e820_build(18 * MIB, 0, lying, E820_MAX_ENTRIES);
-	assert_int_equal(vmlinux_load(&g->m, k, NULL, NULL, lying, n, &g->boot, g->err,
-				      sizeof(g->err)), -ENOMEM);
+	assert_int_equal(
+	    vmlinux_load(&g->m, k, NULL, NULL, lying, n, &g->boot, g->err, sizeof(g->err)),
+	    -ENOMEM);
 	assert_non_null(strstr(g->err, "segment 1 at 0x1200000"));
 	/* A map that claims 64 MiB of a 16 MiB guest: caught by gmem. */
 	guest_free(g);
 	g = guest_new(16 * MIB);
 	n = e820_build(64 * MIB, 0, lying, E820_MAX_ENTRIES);
-	assert_int_equal(vmlinux_load(&g->m, k, NULL, NULL, lying, n, &g->boot, g->err,
-				      sizeof(g->err)), -ENOMEM);
+	assert_int_equal(
+	    vmlinux_load(&g->m, k, NULL, NULL, lying, n, &g->boot, g->err, sizeof(g->err)),
+	    -ENOMEM);
 	assert_non_null(strstr(g->err, "not in guest RAM"));
 	assert_true(ram_untouched(g));
 	guest_free(g);
@@ -682,7 +795,7 @@ static void test_real_vmlinux(void **state)
 	assert_int_equal(fread(eh, 1, sizeof(eh), f), sizeof(eh));
 	assert_int_equal(fseek(f, (long)le64_get(eh + 32), SEEK_SET), 0);
 	assert_int_equal(fread(ph, 1, sizeof(ph), f), sizeof(ph));
-	assert_int_equal(le32_get(ph), 1);	/* the text segment comes first */
+	assert_int_equal(le32_get(ph), 1); /* the text segment comes first */
 	assert_int_equal(fseek(f, (long)le64_get(ph + 8), SEEK_SET), 0);
 	assert_int_equal(fread(text, 1, sizeof(text), f), sizeof(text));
 	fclose(f);
