@@ -2,6 +2,7 @@
 #   make          build build/bhyve
 #   make check    install what is missing, run every test (unit, fuzz smoke, real KVM)
 #   make demo     boot a real Linux guest and show its console
+#   make lint     cppcheck and clang-tidy (.clang-tidy) on src/, any finding fails
 CC      ?= gcc
 BUILD   ?= build
 OPT     ?= -O2
@@ -33,7 +34,7 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRCS))
 GUEST_SRCS := $(wildcard tests/guests/*.S)
 GUEST_BINS := $(patsubst tests/guests/%.S,$(BUILD)/guests/%.bin,$(GUEST_SRCS))
 
-.PHONY: all check unit integration demo bench bench-smoke clean deps assets clang asan format format-check guests tools fuzz fuzz-smoke fuzz-report
+.PHONY: all check unit integration demo bench bench-smoke clean deps assets clang asan format format-check lint guests tools fuzz fuzz-smoke fuzz-report
 
 all: $(BUILD)/bhyve
 
@@ -186,13 +187,13 @@ integration: all asan guests tools assets
 	scripts/run-integration --cpus $(INTEGRATION_CPUS) --mem 4G --timeout 4500 -- $(PYTEST_ARGS)
 
 # The fuzz smoke and the guest tests run side by side: the 1-vCPU test bed
-# keeps one host CPU busy, the fuzzers the other.
+# keeps one host CPU busy, the fuzzers (then lint) the other.
 check: deps
 	$(MAKE) --no-print-directory all
 	$(MAKE) --no-print-directory clang
 	$(MAKE) --no-print-directory format-check
 	$(MAKE) --no-print-directory unit
-	$(MAKE) --no-print-directory -j2 --output-sync=target fuzz-smoke integration
+	$(MAKE) --no-print-directory -j2 --output-sync=target fuzz-smoke integration lint
 	$(MAKE) --no-print-directory bench-smoke
 
 demo: deps all assets
@@ -214,6 +215,22 @@ format:
 format-check:
 	@clang-format --dry-run --Werror $$(find src tests/unit -name '*.[ch]') && \
 	  echo "format-check: $$(find src tests/unit -name '*.[ch]' | wc -l) files as .clang-format says"
+
+# Static analysis of src/: cppcheck, then clang-tidy with the checks in
+# .clang-tidy (every finding an error), LINT_JOBS files at a time.  A file's
+# clang-tidy output is shown only when it has findings.  A false positive is
+# suppressed on its line, with the reason: `cppcheck-suppress id` or
+# `NOLINT(check)`.
+LINT_JOBS ?= $(shell nproc 2>/dev/null || echo 1)
+CPPCHECK_FLAGS = --enable=warning,portability,performance --std=c11 -q -D__x86_64__ \
+		 -D_GNU_SOURCE -Isrc --inline-suppr --suppress=missingIncludeSystem \
+		 --error-exitcode=1
+TIDY_CFLAGS = -std=gnu11 -D_GNU_SOURCE -Isrc $(SLIRP_CFLAGS)
+lint:
+	@cppcheck $(CPPCHECK_FLAGS) -j $(LINT_JOBS) src
+	@printf '%s\n' $(SRCS) | xargs -P $(LINT_JOBS) -n 1 sh -c \
+	  'out=$$(clang-tidy --quiet "$$0" -- $(TIDY_CFLAGS) 2>&1) || { printf "%s\n" "$$out"; exit 1; }'
+	@echo "lint: cppcheck and clang-tidy clean ($(words $(SRCS)) files)"
 
 clean:
 	rm -rf $(BUILD)

@@ -221,25 +221,27 @@ static int kid_insert(struct node *parent, struct node *kid)
 
 	if (parent->nkids == parent->cap) {
 		cap = parent->cap != 0 ? parent->cap * 2 : 4;
-		k = realloc(parent->kids, cap * sizeof(*k));
+		k = realloc(parent->kids, cap * sizeof(struct node *));
 		if (k == NULL)
 			return -ENOMEM;
 		parent->kids = k;
 		parent->cap = cap;
 	}
 	memmove(&parent->kids[pos + 1], &parent->kids[pos],
-		(parent->nkids - pos) * sizeof(*parent->kids));
+		(parent->nkids - pos) * sizeof(struct node *));
 	parent->kids[pos] = kid;
 	parent->nkids++;
 	return 0;
 }
 
-/* A detached chain comps[0] -> ... -> comps[n-1] = value. */
+/* A detached chain comps[0] -> ... -> comps[n-1] = value (n >= 1). */
 static struct node *chain_new(char **comps, size_t n, const char *value)
 {
 	struct node *top = NULL, *cur = NULL, *k;
 	size_t i;
 
+	if (n == 0)
+		return NULL;
 	for (i = 0; i < n; i++) {
 		k = node_new(comps[i]);
 		if (k == NULL || (cur != NULL && kid_insert(cur, k) != 0)) {
@@ -598,7 +600,7 @@ int config_get_uint(const struct config *c, const char *key, unsigned long long 
 int config_get_topology(const struct config *c, struct parse_topology *t)
 {
 	static const char *const keys[] = { "cpus", "sockets", "cores", "threads", "maxcpus" };
-	struct parse_topology tmp;
+	struct parse_topology tmp = { 0 }; /* 0: not given */
 	unsigned *fields[] = { &tmp.cpus, &tmp.sockets, &tmp.cores, &tmp.threads, &tmp.maxcpus };
 	unsigned long long v;
 	size_t i;

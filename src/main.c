@@ -744,10 +744,12 @@ static void restore_terminal(void)
 	bvm_restore_terminal();
 }
 
+/* Both restorers are async-signal-safe: tcsetattr and fcntl on state saved
+ * before it was published (see their definitions). */
 static void fatal_signal(int sig)
 {
-	uart_backend_restore_all();
-	bvm_restore_terminal();
+	uart_backend_restore_all(); /* NOLINT(bugprone-signal-handler): see above */
+	bvm_restore_terminal();	    /* NOLINT(bugprone-signal-handler): see above */
 	signal(sig, SIG_DFL);
 	raise(sig);
 }

@@ -8,18 +8,19 @@
 #define BHYVE_THREAD_H
 
 #include <pthread.h>
+#include <stddef.h>
 
 /* Stack size of every thread: 256 KiB, 1 MiB under AddressSanitizer (its
  * redzones grow frames). */
 #if defined(__SANITIZE_ADDRESS__)
-#define THREAD_STACK_SIZE (1024u * 1024u)
+#define THREAD_STACK_SIZE ((size_t)1024 * 1024)
 #elif defined(__has_feature)
 #if __has_feature(address_sanitizer)
-#define THREAD_STACK_SIZE (1024u * 1024u)
+#define THREAD_STACK_SIZE ((size_t)1024 * 1024)
 #endif
 #endif
 #ifndef THREAD_STACK_SIZE
-#define THREAD_STACK_SIZE (256u * 1024u)
+#define THREAD_STACK_SIZE ((size_t)256 * 1024)
 #endif
 
 /* pthread_create with a THREAD_STACK_SIZE stack; returns 0 or an errno

@@ -664,7 +664,7 @@ static int vm_load_vmlinux(struct vm *vm, const struct e820_entry *map, int n)
 	if (rc < 0)
 		return vm_kernel_error(vm, rc, err);
 	log_debug("vmlinux: 0x%llx-0x%llx, entry 0x%llx", (unsigned long long)boot.kernel_gpa,
-		  (unsigned long long)(boot.kernel_gpa + boot.kernel_size),
+		  (unsigned long long)boot.kernel_gpa + boot.kernel_size,
 		  (unsigned long long)boot.rip);
 	return vm_enter_64bit(vm, &boot);
 }

@@ -30,7 +30,7 @@
 #include "thread.h"
 
 #define BLOCKIF_MAX_THREADS 8
-#define ZERO_CHUNK	    (64u * 1024)
+#define ZERO_CHUNK	    ((size_t)64 * 1024)
 #define URING_ENTRIES	    256
 /* user_data of the NOP that stops the completion thread (requests are
  * pointers, never 1). */
@@ -72,10 +72,11 @@ static int parse_sectorsize(const char *s, struct blockif_opts *o)
 {
 	unsigned long long l, p;
 	char buf[64], *slash;
+	size_t len = strlen(s);
 
-	if (strlen(s) >= sizeof(buf))
+	if (len >= sizeof(buf))
 		return -EINVAL;
-	strcpy(buf, s);
+	memcpy(buf, s, len + 1);
 	slash = strchr(buf, '/');
 	if (slash)
 		*slash++ = '\0';

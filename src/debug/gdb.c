@@ -56,8 +56,13 @@
 #define GDB_PARK_TIMEOUT_S 30
 #define GDB_PAGE	   4096ull
 /* Core registers in the 'g' packet: 16 GPRs + rip (8 bytes), eflags and six
- * segment selectors (4 bytes), gdb's 64bit-core.xml order. */
-#define GDB_G_BYTES (17 * 8 + 7 * 4)
+ * segment selectors (4 bytes), gdb's 64bit-core.xml order.  Byte offsets. */
+enum {
+	GDB_G_NGPR = 17,
+	GDB_G_EFLAGS = GDB_G_NGPR * 8,
+	GDB_G_SEGS = GDB_G_EFLAGS + 4,
+	GDB_G_BYTES = GDB_G_SEGS + 6 * 4,
+};
 
 /* DR7 (SDM vol. 3 §18.2.4): L0-L3 enable bits at 2i, R/W and LEN at 16+4i
  * (00/00 = instruction execution), GE at bit 9 as the SDM recommends. */
@@ -581,20 +586,21 @@ static int cmd_read_regs(struct gdb *g, char *reply)
 	struct kvm_regs r;
 	struct kvm_sregs s;
 	uint8_t b[GDB_G_BYTES];
-	int i;
+	size_t i;
 
 	if (vmm_vcpu_get_regs(c->v, &r) < 0 || vmm_vcpu_get_sregs(c->v, &s) < 0)
 		return -EIO;
-	const uint64_t v[17] = { r.rax, r.rbx, r.rcx, r.rdx, r.rsi, r.rdi, r.rbp, r.rsp, r.r8,
-				 r.r9,	r.r10, r.r11, r.r12, r.r13, r.r14, r.r15, r.rip };
+	const uint64_t v[GDB_G_NGPR] = { r.rax, r.rbx, r.rcx, r.rdx, r.rsi, r.rdi,
+					 r.rbp, r.rsp, r.r8,  r.r9,  r.r10, r.r11,
+					 r.r12, r.r13, r.r14, r.r15, r.rip };
 	const uint16_t sv[6] = { s.cs.selector, s.ss.selector, s.ds.selector,
 				 s.es.selector, s.fs.selector, s.gs.selector };
 
-	for (i = 0; i < 17; i++)
-		le64_put(b + 8 * i, v[i]);
-	le32_put(b + 17 * 8, (uint32_t)r.rflags);
+	for (i = 0; i < GDB_G_NGPR; i++)
+		le64_put(b + i * 8, v[i]);
+	le32_put(b + GDB_G_EFLAGS, (uint32_t)r.rflags);
 	for (i = 0; i < 6; i++)
-		le32_put(b + 17 * 8 + 4 + 4 * i, sv[i]);
+		le32_put(b + GDB_G_SEGS + i * 4, sv[i]);
 	gdb_hex_encode(b, sizeof(b), reply);
 	return 0;
 }
@@ -608,11 +614,12 @@ static int cmd_write_regs(struct gdb *g, const char *hex)
 	size_t n = strlen(hex);
 	uint8_t b[GDB_G_BYTES];
 	struct kvm_regs r;
-	__u64 *dst[17] = { &r.rax, &r.rbx, &r.rcx, &r.rdx, &r.rsi, &r.rdi, &r.rbp, &r.rsp, &r.r8,
-			   &r.r9,  &r.r10, &r.r11, &r.r12, &r.r13, &r.r14, &r.r15, &r.rip };
-	int i;
+	__u64 *dst[GDB_G_NGPR] = { &r.rax, &r.rbx, &r.rcx, &r.rdx, &r.rsi, &r.rdi,
+				   &r.rbp, &r.rsp, &r.r8,  &r.r9,  &r.r10, &r.r11,
+				   &r.r12, &r.r13, &r.r14, &r.r15, &r.rip };
+	size_t i;
 
-	if (n % 2 || n / 2 < 17 * 8 + 4)
+	if (n % 2 || n / 2 < GDB_G_SEGS)
 		return -EINVAL;
 	if (n / 2 > sizeof(b))
 		n = 2 * sizeof(b);
@@ -620,9 +627,9 @@ static int cmd_write_regs(struct gdb *g, const char *hex)
 		return -EINVAL;
 	if (vmm_vcpu_get_regs(c->v, &r) < 0)
 		return -EIO;
-	for (i = 0; i < 17; i++)
-		*dst[i] = le64_get(b + 8 * i);
-	r.rflags = (r.rflags & ~0xffffffffull) | le32_get(b + 17 * 8);
+	for (i = 0; i < GDB_G_NGPR; i++)
+		*dst[i] = le64_get(b + i * 8);
+	r.rflags = (r.rflags & ~0xffffffffull) | le32_get(b + GDB_G_EFLAGS);
 	return vmm_vcpu_set_regs(c->v, &r) < 0 ? -EIO : 0;
 }
 
@@ -802,19 +809,25 @@ static int parse_thread(struct gdb *g, const char *s)
 	return (int)id - 1;
 }
 
+/* A fixed reply, bounded like the formatted ones. */
+static void set_reply(char *reply, const char *s)
+{
+	snprintf(reply, GDB_PKT_MAX, "%s", s);
+}
+
 static void cmd_set_thread(struct gdb *g, const char *args, char *reply)
 {
 	int t = parse_thread(g, args + 1);
 
 	if (t < -1 || (args[0] != 'g' && args[0] != 'c')) {
-		strcpy(reply, "E22");
+		set_reply(reply, "E22");
 		return;
 	}
 	if (args[0] == 'g')
 		g->g_thread = t < 0 ? g->g_thread : t;
 	else
 		g->c_thread = t;
-	strcpy(reply, "OK");
+	set_reply(reply, "OK");
 }
 
 static void cmd_thread_list(struct gdb *g, char *reply)
@@ -835,11 +848,11 @@ static void cmd_query(struct gdb *g, const char *q, char *reply)
 	else if (strcmp(q, "qfThreadInfo") == 0)
 		cmd_thread_list(g, reply);
 	else if (strcmp(q, "qsThreadInfo") == 0)
-		strcpy(reply, "l");
+		set_reply(reply, "l");
 	else if (strcmp(q, "qC") == 0)
 		snprintf(reply, GDB_PKT_MAX, "QC%x", cur_vcpu(g)->id + 1);
 	else if (strcmp(q, "qAttached") == 0)
-		strcpy(reply, "1"); /* attached to a running VM: detach on quit */
+		set_reply(reply, "1"); /* attached to a running VM: detach on quit */
 	else
 		reply[0] = '\0';
 }
@@ -849,13 +862,13 @@ static void cmd_query(struct gdb *g, const char *q, char *reply)
 static void reply_rc(int rc, char *reply)
 {
 	if (rc == 0)
-		strcpy(reply, "OK");
+		set_reply(reply, "OK");
 	else if (rc == -ENOSYS)
 		reply[0] = '\0';
 	else if (rc == -EFAULT)
-		strcpy(reply, "E14");
+		set_reply(reply, "E14");
 	else
-		strcpy(reply, "E22");
+		set_reply(reply, "E22");
 }
 
 static int step_target(struct gdb *g)
@@ -881,14 +894,14 @@ static int handle_packet(struct gdb *g, char *pkt, char *reply, bool *no_reply)
 		break;
 	case 'g':
 		if (cmd_read_regs(g, reply) < 0)
-			strcpy(reply, "E05");
+			set_reply(reply, "E05");
 		break;
 	case 'G':
 		reply_rc(cmd_write_regs(g, a), reply);
 		break;
 	case 'm':
 		if (cmd_read_mem(g, a, reply) < 0)
-			strcpy(reply, "E14");
+			set_reply(reply, "E14");
 		break;
 	case 'M':
 		reply_rc(cmd_write_mem(g, a), reply);
@@ -918,15 +931,15 @@ static int handle_packet(struct gdb *g, char *pkt, char *reply, bool *no_reply)
 		break;
 	case 'T':
 		if (gdb_parse_hex(&a, &tid) == 0 && !*a && tid >= 1 && tid <= g->vm->opt.ncpus)
-			strcpy(reply, "OK");
+			set_reply(reply, "OK");
 		else
-			strcpy(reply, "E22");
+			set_reply(reply, "E22");
 		break;
 	case 'q':
 		cmd_query(g, pkt, reply);
 		break;
 	case 'D':
-		strcpy(reply, "OK");
+		set_reply(reply, "OK");
 		return 1;
 	case 'k':
 		*no_reply = true;

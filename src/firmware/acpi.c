@@ -138,19 +138,26 @@ static long image_alloc(struct image *im, size_t size, size_t align)
 	return (long)off;
 }
 
+/* Signatures and OEM/creator IDs are fixed-width character fields with no
+ * NUL (§5.2.5.3, §5.2.6): n characters of s, not its terminator. */
+static void put_chars(uint8_t *p, const char *s, size_t n)
+{
+	memcpy(p, s, n);
+}
+
 /* §5.2.6 System Description Table Header; the checksum is set last. */
 static void sdt_header(uint8_t *p, const char *sig, size_t len, uint8_t rev)
 {
 	char table_id[9];
 
-	memcpy(p, sig, 4);
+	put_chars(p, sig, 4);
 	le32_put(p + 4, (uint32_t)len);
 	p[8] = rev;
-	memcpy(p + 10, OEM_ID, 6);
+	put_chars(p + 10, OEM_ID, 6);
 	snprintf(table_id, sizeof(table_id), "BV%-6.4s", sig);
-	memcpy(p + 16, table_id, 8);
+	put_chars(p + 16, table_id, 8);
 	le32_put(p + 24, OEM_REVISION);
-	memcpy(p + 28, CREATOR_ID, 4);
+	put_chars(p + 28, CREATOR_ID, 4);
 	le32_put(p + 32, CREATOR_REV);
 }
 
@@ -374,7 +381,7 @@ out:
 static void put_facs(uint8_t *p)
 {
 	/* §5.2.10: no checksum; no wake vector, global lock or S4BIOS. */
-	memcpy(p, "FACS", 4);
+	put_chars(p, "FACS", 4);
 	le32_put(p + 4, FACS_SIZE);
 	p[32] = FACS_VERSION;
 }
@@ -528,8 +535,8 @@ static void put_hpet(uint8_t *p, const struct acpi_config *cfg)
 static void put_rsdp(uint8_t *p, uint64_t rsdt, uint64_t xsdt)
 {
 	/* §5.2.5.3. */
-	memcpy(p, "RSD PTR ", 8);
-	memcpy(p + 9, OEM_ID, 6);
+	put_chars(p, "RSD PTR ", 8);
+	put_chars(p + 9, OEM_ID, 6);
 	p[15] = 2;
 	le32_put(p + 16, (uint32_t)rsdt);
 	le32_put(p + 20, RSDP_SIZE);
@@ -631,8 +638,9 @@ static void fill_tables(uint8_t *p, uint64_t base, const struct acpi_config *cfg
 	sdt_header(p + lay->xsdt, "XSDT", lay->xsdt_len, 1);
 	sdt_header(p + lay->rsdt, "RSDT", lay->rsdt_len, 1);
 	for (i = 0; i < lay->ntables; i++) {
-		le64_put(p + lay->xsdt + HDR_SIZE + 8 * i, base + lay->tables[i]);
-		le32_put(p + lay->rsdt + HDR_SIZE + 4 * i, (uint32_t)(base + lay->tables[i]));
+		le64_put(p + lay->xsdt + HDR_SIZE + 8 * (size_t)i, base + lay->tables[i]);
+		le32_put(p + lay->rsdt + HDR_SIZE + 4 * (size_t)i,
+			 (uint32_t)(base + lay->tables[i]));
 	}
 
 	for (i = 0; i < lay->ntables; i++)

@@ -96,7 +96,7 @@
 #define PTE_P	      0x001ULL
 #define PTE_RW	      0x002ULL
 #define PTE_PS	      0x080ULL
-#define PT_ENTRIES    512
+#define PT_ENTRIES    512ULL
 #define IDENT_MAP_END (4 * GIB)
 
 /* The bzImage file; its first HDR_MAX_END bytes go into bzimage_kernel's
@@ -236,7 +236,7 @@ static int check_header(const struct loader *ld, const char *path, struct image 
 	if (img->file_size < img->setup_size + k->load_size)
 		return fail(ld, -ENOEXEC, "%s: truncated bzImage (%llu bytes, header says %llu)",
 			    path, (unsigned long long)img->file_size,
-			    (unsigned long long)(img->setup_size + k->load_size));
+			    (unsigned long long)img->setup_size + k->load_size);
 	return 0;
 }
 

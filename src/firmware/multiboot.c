@@ -231,7 +231,7 @@ static int copy_segment(struct mb_loader *ld, uint64_t off, uint64_t gpa, uint64
 			    "%s: truncated: segment at 0x%llx wants file bytes 0x%llx-0x%llx, the "
 			    "file has %llu",
 			    ld->path, (unsigned long long)gpa, (unsigned long long)off,
-			    (unsigned long long)(off + filesz), (unsigned long long)ld->fsize);
+			    (unsigned long long)off + filesz, (unsigned long long)ld->fsize);
 	rc = claim(ld, gpa, memsz);
 	if (rc < 0 || memsz == 0)
 		return rc;
@@ -337,8 +337,8 @@ static int read_phdr(struct mb_loader *ld, int cls, uint64_t off, struct mb_phdr
 static int load_elf(struct mb_loader *ld, uint32_t *entry, int *elf_class)
 {
 	unsigned char ident[EI_NIDENT];
-	Elf64_Ehdr e64;
-	Elf32_Ehdr e32;
+	Elf64_Ehdr e64 = { 0 };
+	Elf32_Ehdr e32 = { 0 };
 	uint64_t phoff, e_entry, phys_entry;
 	unsigned phnum, phentsize, machine, i;
 	int cls, rc;
@@ -688,7 +688,7 @@ int multiboot_load_module(const struct gmem *m, const char *path, const char *cm
 			  struct multiboot_boot *out, char *err, size_t errlen)
 {
 	struct mb_loader ld = { .m = m, .path = path, .err = err, .errlen = errlen };
-	struct mb_header h;
+	struct mb_header h = { 0 };
 	struct stat st;
 	uint32_t entry = 0;
 	int rc;

@@ -479,7 +479,7 @@ static uint32_t rol32(uint32_t v, int n)
 static void sha1_block(struct sha1 *c)
 {
 	uint32_t w[80], a, b, d, e, f, k, t, cc;
-	int i;
+	size_t i;
 
 	for (i = 0; i < 16; i++)
 		w[i] = (uint32_t)c->block[4 * i] << 24 | (uint32_t)c->block[4 * i + 1] << 16 |

@@ -245,20 +245,21 @@ static int check_ehdr(const struct loader *ld, const uint8_t *e, struct elf_imag
 static int read_phdrs(const struct loader *ld, int fd, struct elf_image *img)
 {
 	uint8_t tab[VMLINUX_MAX_PHDRS * PHDR_SIZE];
-	unsigned i;
+	size_t len = (size_t)img->phnum * PHDR_SIZE, off;
 	int rc;
 
-	rc = read_at(fd, img->phoff, tab, (size_t)img->phnum * PHDR_SIZE);
+	rc = read_at(fd, img->phoff, tab, len);
 	if (rc < 0)
 		return fail(ld, rc, "cannot read %s: %s", ld->path,
 			    rc == -EIO ? "file shrank while loading" : strerror(-rc));
-	for (i = 0; i < img->phnum; i++) {
-		const uint8_t *p = tab + (size_t)i * PHDR_SIZE;
+	/* Each of the phnum entries just read. */
+	for (off = 0; off < len; off += PHDR_SIZE) {
+		const uint8_t *p = tab + off;
 		struct segment *s = &img->seg[img->nseg];
 
 		if (le32_get(p + P_TYPE) != PT_LOAD || le64_get(p + P_MEMSZ) == 0)
 			continue;
-		s->index = (int)i;
+		s->index = (int)(off / PHDR_SIZE);
 		s->offset = le64_get(p + P_OFFSET);
 		s->vaddr = le64_get(p + P_VADDR);
 		s->paddr = le64_get(p + P_PADDR);

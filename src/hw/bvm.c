@@ -263,22 +263,28 @@ static uint32_t take_input(struct bvm *b)
 
 /* A byte from the guest: written at once when nothing is queued and the
  * descriptor takes it (so output is not lost when the VM stops right
- * after), else queued for the main thread, which also deals with errors. */
+ * after), else queued for the main thread, which also deals with errors.
+ * False when the byte is dropped.  Called with the lock held. */
+static bool output_locked(struct bvm *b, uint8_t c)
+{
+	if (b->wfd < 0)
+		return false;
+	if (b->direct)
+		return out_write(b, &c, 1) == 1;
+	if (b->out.len == 0 && out_write(b, &c, 1) == 1)
+		return true;
+	if (!ring_put(&b->out, c))
+		return false;
+	if (b->out.len == 1 && b->wev)
+		mevent_enable(b->wev);
+	return true;
+}
+
 static void put_output(struct bvm *b, uint8_t c)
 {
 	pthread_mutex_lock(&b->lock);
-	if (b->wfd < 0) {
+	if (!output_locked(b, c))
 		b->dropped++;
-	} else if (b->direct) {
-		if (out_write(b, &c, 1) != 1)
-			b->dropped++;
-	} else if (b->out.len == 0 && out_write(b, &c, 1) == 1) {
-		/* written */
-	} else if (!ring_put(&b->out, c)) {
-		b->dropped++;
-	} else if (b->out.len == 1 && b->wev) {
-		mevent_enable(b->wev);
-	}
 	pthread_mutex_unlock(&b->lock);
 }
 

@@ -25,6 +25,7 @@
 #define BHYVE_HW_BVM_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "inout.h"
@@ -37,7 +38,7 @@
 #define BVM_DBG_SIG   0x4256 /* 'B' << 8 | 'V' */
 #define BVM_NO_DATA   0xFFFFFFFFu
 #define BVM_IN_SIZE   4096
-#define BVM_OUT_SIZE  (64 * 1024)
+#define BVM_OUT_SIZE  ((size_t)64 * 1024)
 
 struct bvm;
 

@@ -81,7 +81,7 @@ static int build_dir(struct fwcfg *f)
 		return -ENOMEM;
 	put_be(dir, f->nfiles, 4);
 	for (i = 0; i < f->nfiles; i++) {
-		uint8_t *e = dir + 4 + i * DIR_ENTRY_SIZE;
+		uint8_t *e = dir + 4 + (size_t)i * DIR_ENTRY_SIZE;
 
 		put_be(e, f->files[i].len, 4);
 		put_be(e + 4, FWCFG_FILE_FIRST + i, 2);

@@ -137,8 +137,9 @@ static void answer(struct fwctl *c)
 	uint32_t err = 0;
 
 	c->resp_len = 0;
+	/* An unknown operation and an unknown name are both ENOENT. */
 	if (c->req_op != FWCTL_OP_GET && c->req_op != FWCTL_OP_GET_LEN)
-		err = FWCTL_ENOENT;
+		err = FWCTL_ENOENT; /* NOLINT(bugprone-branch-clone) */
 	else if (c->req_size - HDR_REQ_BYTES > FWCTL_NAME_MAX)
 		err = FWCTL_E2BIG;
 	else if (!(v = lookup(c)))

@@ -36,7 +36,7 @@
 
 #include "log.h"
 
-#define TX_RING_SIZE (64 * 1024)
+#define TX_RING_SIZE ((size_t)64 * 1024)
 #define SAVED_MAX    16
 
 enum backend_kind { BK_STDIO, BK_PATH, BK_PTY, BK_TCP, BK_UNIX };
@@ -73,10 +73,10 @@ struct uart_backend {
 struct saved_state {
 	volatile sig_atomic_t used;
 	int fd;
+	struct termios tio; /* when has_tio */
+	int fl;		    /* when has_fl */
 	bool has_tio;
-	struct termios tio;
 	bool has_fl;
-	int fl;
 };
 
 static struct saved_state saved[SAVED_MAX];
@@ -554,7 +554,7 @@ static int split_host_port(const char *s, char *host, size_t hostlen, const char
 
 static void record_tcp_addr(struct uart_backend *b, int fd)
 {
-	struct sockaddr_storage ss;
+	struct sockaddr_storage ss = { 0 };
 	socklen_t len = sizeof(ss);
 	char host[INET6_ADDRSTRLEN], port[8];
 
@@ -622,13 +622,14 @@ static bool unix_path_stale(const struct sockaddr_un *sa)
 static int open_unix(struct uart_backend *b, const char *path)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	size_t len = strlen(path);
 	int fd, err;
 
-	if (path[0] == '\0')
+	if (len == 0)
 		return -EINVAL;
-	if (strlen(path) >= sizeof(sa.sun_path))
+	if (len >= sizeof(sa.sun_path))
 		return -ENAMETOOLONG;
-	strcpy(sa.sun_path, path);
+	memcpy(sa.sun_path, path, len + 1);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;

@@ -58,7 +58,7 @@ static void md5_block(uint32_t st[4], const uint8_t *blk)
 	unsigned i, k;
 
 	for (i = 0; i < 16; i++)
-		x[i] = le32_get(blk + 4 * i);
+		x[i] = le32_get(blk + 4 * (size_t)i);
 	for (i = 0; i < 64; i++) {
 		uint32_t f = round_fn(i, b, c, d, &k);
 		uint32_t t = d;
@@ -110,7 +110,7 @@ void md5_final(struct md5_ctx *c, uint8_t digest[MD5_DIGEST_LEN])
 {
 	uint64_t bits = c->nbytes * 8;
 	uint8_t pad = 0x80, zero = 0, len[8];
-	int i;
+	size_t i;
 
 	/* §3.1-3.2: 0x80, zeros to 56 mod 64, then the length in bits. */
 	md5_update(c, &pad, 1);
@@ -119,7 +119,7 @@ void md5_final(struct md5_ctx *c, uint8_t digest[MD5_DIGEST_LEN])
 	le64_put(len, bits);
 	md5_update(c, len, sizeof(len));
 	for (i = 0; i < 4; i++)
-		le32_put(digest + 4 * i, c->state[i]);
+		le32_put(digest + i * 4, c->state[i]);
 }
 
 void md5_digest(const void *data, size_t len, uint8_t digest[MD5_DIGEST_LEN])

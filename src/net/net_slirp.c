@@ -593,7 +593,12 @@ static int read_options(const struct config *cfg, const char *node, SlirpConfig 
 static void fill_config(SlirpConfig *sc)
 {
 	memset(sc, 0, sizeof(*sc));
-	sc->version = SLIRP_CONFIG_VERSION_MAX < 4 ? SLIRP_CONFIG_VERSION_MAX : 4;
+	/* The newest layout that both this file (4) and the headers know. */
+#if SLIRP_CONFIG_VERSION_MAX < 4
+	sc->version = SLIRP_CONFIG_VERSION_MAX;
+#else
+	sc->version = 4;
+#endif
 	sc->in_enabled = true;
 	inet_pton(AF_INET, "10.0.2.0", &sc->vnetwork);
 	inet_pton(AF_INET, "255.255.255.0", &sc->vnetmask);

@@ -181,7 +181,7 @@ int net_tap_open(const char *ifname, struct netbe **out, char *err, size_t errle
 	if (!t)
 		return -ENOMEM;
 	netbe_init(&t->be, &tap_ops);
-	strcpy(t->name, ifname);
+	snprintf(t->name, sizeof(t->name), "%s", ifname); /* length checked above */
 	t->fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
 	if (t->fd < 0) {
 		rc = -errno;

@@ -115,11 +115,11 @@ int netbe_parse_mtu(const char *s, unsigned *mtu);
 #define NETBE_MAX_HOSTFWD 32
 
 struct netbe_hostfwd {
-	bool udp;
 	uint32_t host_addr; /* IPv4, network order; 0 = any */
 	uint16_t host_port;
 	uint32_t guest_addr; /* network order; 0 = the first DHCP address */
 	uint16_t guest_port;
+	bool udp;
 };
 
 /* "tcp:HOSTADDR:HOSTPORT-GUESTADDR:GUESTPORT[;udp:...]" (addresses may be

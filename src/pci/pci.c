@@ -43,16 +43,26 @@
 
 /* ---- Registry: the pci_devemu_set section ---- */
 
+/* The section's bounds, defined by the linker (hence the reserved names);
+ * weak, so both are null when no emulation is linked in. */
+/* NOLINTNEXTLINE(bugprone-reserved-identifier): named by the linker */
 extern const struct pci_devemu *const __start_pci_devemu_set[] __attribute__((weak));
+/* NOLINTNEXTLINE(bugprone-reserved-identifier): named by the linker */
 extern const struct pci_devemu *const __stop_pci_devemu_set[] __attribute__((weak));
 
-/* The registered emulations, [*begin, *end); empty when none is linked. */
+/* The registered emulations, [*begin, *end); empty when none is linked.
+ * To C the two bounds are distinct objects, so they are compared as
+ * addresses. */
 static void registry(const struct pci_devemu *const **begin, const struct pci_devemu *const **end)
 {
+	uintptr_t b = (uintptr_t)__start_pci_devemu_set, e = (uintptr_t)__stop_pci_devemu_set;
+
+	if (b == 0 || e < b) {
+		*begin = *end = NULL;
+		return;
+	}
 	*begin = __start_pci_devemu_set;
 	*end = __stop_pci_devemu_set;
-	if (!*begin || !*end || *end < *begin)
-		*begin = *end = NULL;
 }
 
 const struct pci_devemu *pci_emul_find(const char *name)

@@ -217,7 +217,7 @@
 
 /* One transmitted packet gathered from its descriptors (a TSO packet is up
  * to 64 KiB of payload in practice; more is dropped). */
-#define TX_BUF_MAX (128 * 1024)
+#define TX_BUF_MAX ((size_t)128 * 1024)
 /* Segments of one TSO packet: Linux's smallest MSS over 64 KiB needs ~1400. */
 #define TSO_MAX_SEGS 4096
 /* Frames moved per receive callback before the loop serves others. */
@@ -521,7 +521,7 @@ void e1000_eeprom_image(const uint8_t mac[6], uint16_t out[E1000_EEPROM_WORDS])
 
 	memset(out, 0, E1000_EEPROM_WORDS * sizeof(out[0]));
 	for (i = 0; i < 3; i++)
-		out[EE_MAC0 + i] = le16_get(mac + 2 * i);
+		out[EE_MAC0 + i] = le16_get(mac + 2 * (size_t)i);
 	out[EE_SUBSYS] = SUBSYS_ID;
 	out[EE_SUBVEN] = INTEL_VENDOR;
 	out[EE_DEVID] = DEV_82545EM_C;

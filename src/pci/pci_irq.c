@@ -169,7 +169,7 @@ static void route_slot_pin(struct pci *p, struct pci_bus_info *bi, int slot, int
 	int pirq = least_used_pirq(p), irq;
 
 	p->pirq_users[pirq]++;
-	bi->intx_pirq[slot][pin] = (int8_t)pirq;
+	bi->intx_pirq[slot][pin] = pirq;
 	if (!(p->pirq_reg[pirq] & PCI_PIRQ_DISABLE))
 		return;
 	irq = least_used_isa_irq(p);

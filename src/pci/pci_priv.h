@@ -121,7 +121,7 @@ struct pci_bus_info {
 	struct pci_devinst *fn[PCI_NSLOT][PCI_NFUNC];
 	uint8_t configured[PCI_NSLOT]; /* functions named in the config */
 	int intx_users[PCI_NSLOT][4];
-	int8_t intx_pirq[PCI_NSLOT][4]; /* -1 unrouted */
+	int intx_pirq[PCI_NSLOT][4]; /* -1 unrouted */
 	struct pci_windows win;
 };
 

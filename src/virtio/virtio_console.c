@@ -47,7 +47,7 @@
 #define VCON_CFG_SIZE	  12
 #define VCON_CFG_MAXPORTS 4
 
-#define VCON_OUTBUF (64 * 1024)
+#define VCON_OUTBUF ((size_t)64 * 1024)
 #define VCON_INBUF  4096
 
 #define Q_CTRL_RX 2
@@ -114,8 +114,11 @@ size_t vcon_ctrl_build(uint8_t *buf, size_t cap, uint32_t id, uint16_t event, ui
 	le32_put(buf, id);
 	le16_put(buf + 4, event);
 	le16_put(buf + 6, value);
-	if (nl)
+	if (nl) {
+		/* The name goes without its NUL: the message's length ends it. */
+		/* NOLINTNEXTLINE(bugprone-not-null-terminated-result) */
 		memcpy(buf + VCON_CTRL_HDR, name, nl);
+	}
 	return VCON_CTRL_HDR + nl;
 }
 
@@ -217,8 +220,9 @@ static int add_spec(struct parse_ctx *x, const char *name, const char *path)
 	}
 	s = &x->out[x->n++];
 	memset(s, 0, sizeof(*s));
-	strcpy(s->name, name);
-	strcpy(s->path, path);
+	/* Lengths checked above (name_ok, VCON_PATH_MAX). */
+	snprintf(s->name, sizeof(s->name), "%s", name);
+	snprintf(s->path, sizeof(s->path), "%s", path);
 	s->is_stdio = strcmp(path, "stdio") == 0;
 	if (s->is_stdio) {
 		if (x->have_stdio) {
@@ -615,7 +619,8 @@ static int port_listen(struct vcon_port *p)
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	int fd, rc;
 
-	strcpy(sa.sun_path, p->spec.path); /* length checked by the parser */
+	/* Length checked by the parser: VCON_PATH_MAX + 1 == sizeof(sun_path). */
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", p->spec.path);
 	rc = unlink_stale(&sa);
 	if (rc < 0)
 		return rc;

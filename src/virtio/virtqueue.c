@@ -42,7 +42,7 @@ static uint16_t *avail_idx_ptr(const struct virtqueue *vq)
 
 static uint16_t *avail_ring(const struct virtqueue *vq, unsigned i)
 {
-	return (uint16_t *)((uint8_t *)vq->avail + 4 + 2 * i);
+	return (uint16_t *)((uint8_t *)vq->avail + 4 + 2 * (size_t)i);
 }
 
 static uint16_t *used_idx_ptr(const struct virtqueue *vq)
@@ -59,7 +59,7 @@ static uint16_t *used_event_ptr(const struct virtqueue *vq)
 
 static uint16_t *avail_event_ptr(const struct virtqueue *vq)
 {
-	return (uint16_t *)((uint8_t *)vq->used + 4 + 8 * (unsigned)vq->size);
+	return (uint16_t *)((uint8_t *)vq->used + 4 + 8 * (size_t)vq->size);
 }
 
 int vq_init(struct virtqueue *vq, const struct gmem *mem)
@@ -205,7 +205,7 @@ static int walk_indirect(struct virtqueue *vq, struct vq_chain *c, const struct 
 	for (;;) {
 		if (++count > n)
 			return vq_fail(vq, "indirect chain loops", c->head, n);
-		read_desc(table + DESC_SIZE * i, &d);
+		read_desc(table + DESC_SIZE * (size_t)i, &d);
 		if (d.flags & VIRTQ_DESC_F_INDIRECT)
 			return vq_fail(vq, "nested indirect descriptor", c->head, i);
 		rc = add_seg(vq, c, &d);
@@ -235,7 +235,7 @@ static int walk_chain(struct virtqueue *vq, uint16_t head, struct vq_chain *c)
 		/* More descriptors than the table holds means a loop (§2.7.5). */
 		if (++count > vq->size)
 			return vq_fail(vq, "chain loops or is longer than the queue", head, count);
-		read_desc(table + DESC_SIZE * idx, &d);
+		read_desc(table + DESC_SIZE * (size_t)idx, &d);
 		if (d.flags & VIRTQ_DESC_F_INDIRECT)
 			return walk_indirect(vq, c, &d);
 		rc = add_seg(vq, c, &d);
@@ -295,7 +295,7 @@ int vq_push(struct virtqueue *vq, uint16_t head, uint32_t len)
 		pthread_mutex_unlock(&vq->lock);
 		return -EINVAL;
 	}
-	elem = (uint8_t *)vq->used + 4 + 8 * (unsigned)(vq->used_idx & (vq->size - 1));
+	elem = (uint8_t *)vq->used + 4 + 8 * (size_t)(vq->used_idx & (vq->size - 1));
 	__atomic_store_n((uint32_t *)elem, id, __ATOMIC_RELAXED);
 	__atomic_store_n((uint32_t *)(elem + 4), len, __ATOMIC_RELAXED);
 	vq->used_idx++;
