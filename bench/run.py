@@ -354,7 +354,7 @@ def main():
                     help="seconds per iperf3 direction (default 10 on real KVM, 3 in the "
                          "test bed, 0 (none) for the smoke)")
     ap.add_argument("--disk-mib", type=int, default=256, help="size of the disk image")
-    ap.add_argument("--bed-cpus", type=int, default=None,
+    ap.add_argument("--bed-cpus", type=int, default=1,
                     help="vCPUs of the test bed (default 1, as make check's integration "
                          "tests: the 2-vCPU bed has hung and crashed, the 1-vCPU bed has not)")
     ap.add_argument("--timeout", type=int, default=None,
@@ -370,8 +370,6 @@ def main():
     real_kvm = on_real_kvm(args)
     if args.timeout is None:
         args.timeout = 900 if args.smoke else 3600
-    if args.bed_cpus is None:
-        args.bed_cpus = 1
     if args.exit_reads is None:
         args.exit_reads = 2000 if args.smoke else (1000000 if real_kvm else 20000)
     # Shorter in the test bed, where a round of every figure takes minutes.
